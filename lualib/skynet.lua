@@ -593,12 +593,12 @@ function skynet.term(service)
 end
 
 local function unknown_request(session, address, msg, sz, prototype)
-    c.error(string_format("Unknown request (%s): %s", prototype, tostring(c.tostring(msg, sz))))
+    c.error(string_format("Unknown request (%s): %s", prototype, tostring((c.tostring(msg, sz)))))
     error(string_format("Unknown session : %d from %x", session, address))
 end
 
 local function unknown_response(session, address, msg, sz)
-    c.error(string_format("Response message : %s", tostring(c.tostring(msg, sz))))
+    c.error(string_format("Response message : %s", tostring((c.tostring(msg, sz)))))
     error(string_format("Unknown session : %d from %x", session, address))
 end
 
