@@ -1,0 +1,221 @@
+-- Scheduling rules of skynet.lua (spec §1.2, §3.6, §8): fork, sleep, wait/wakeup, yield,
+-- timeout, killthread, and cancelling timeouts.
+local skynet = require "skynet"
+require "skynet.manager"
+local test = require "testlib"
+
+-- Unknown sessions are recorded instead of only logged, so that a late timer can be detected.
+local unknown = {}
+skynet.dispatch_unknown_response(function(session, source)
+    unknown[#unknown + 1] = string.format("%d from %x", session, source)
+end)
+
+test.case("fork runs after the current thread yields, in FIFO order", function()
+    local log = {}
+    skynet.fork(function() log[#log + 1] = "a" end)
+    skynet.fork(function(x, y) log[#log + 1] = x .. y end, "b", "c")
+    skynet.fork(function() log[#log + 1] = "d" end)
+    test.eq(#log, 0, "nothing ran before yielding")
+    skynet.yield()
+    test.eq(table.concat(log, ","), "a,bc,d", "fork order")
+end)
+
+test.case("fork passes nil arguments through", function()
+    local got
+    skynet.fork(function(...) got = table.pack(...) end, nil, 2, nil)
+    skynet.yield()
+    test.eq(got.n, 3, "arg count")
+    test.eq(got[2], 2, "arg 2")
+end)
+
+test.case("fork returns a thread", function()
+    local co = skynet.fork(function() end)
+    test.eq(type(co), "thread", "type")
+end)
+
+test.case("sleep returns nil when the timer fires", function()
+    local start = skynet.now()
+    local r = table.pack(skynet.sleep(5))
+    test.eq(r.n, 0, "sleep returns nothing")
+    test.eq(skynet.now() - start >= 5, true, "slept long enough")
+end)
+
+test.case("sleep returns BREAK when woken, and the timer is swallowed", function()
+    local result = "unset"
+    local co = skynet.fork(function()
+        result = skynet.sleep(20)
+    end)
+    skynet.yield()
+    test.eq(skynet.wakeup(co), true, "wakeup of a sleeper")
+    skynet.yield()
+    test.eq(result, "BREAK", "sleep result")
+    local before = #unknown
+    skynet.sleep(30)
+    test.eq(#unknown, before, "the timer's expiry is not an unknown session")
+end)
+
+test.case("sleep with an explicit token, and duplicate tokens", function()
+    local token = {}
+    local result = "unset"
+    skynet.fork(function() result = skynet.sleep(100, token) end)
+    skynet.yield()
+    test.raises("token duplicative", skynet.sleep, 1, token)
+    test.eq(skynet.wakeup(token), true, "wakeup by token")
+    skynet.yield()
+    test.eq(result, "BREAK", "woken by token")
+end)
+
+test.case("wait and wakeup", function()
+    local log = {}
+    local co = skynet.fork(function()
+        log[#log + 1] = "waiting"
+        skynet.wait()
+        log[#log + 1] = "woken"
+    end)
+    skynet.yield()
+    test.eq(table.concat(log, ","), "waiting", "blocked in wait")
+    test.eq(skynet.wakeup(co), true, "wakeup returns true")
+    skynet.yield()
+    test.eq(table.concat(log, ","), "waiting,woken", "resumed")
+    test.eq(skynet.wakeup(co), nil, "wakeup of a thread that is not waiting")
+end)
+
+test.case("wakeups are served in order", function()
+    local log = {}
+    local a = skynet.fork(function() skynet.wait(); log[#log + 1] = "a" end)
+    local b = skynet.fork(function() skynet.wait(); log[#log + 1] = "b" end)
+    local c = skynet.fork(function() skynet.wait(); log[#log + 1] = "c" end)
+    skynet.yield()
+    skynet.wakeup(c)
+    skynet.wakeup(a)
+    skynet.wakeup(b)
+    skynet.yield()
+    test.eq(table.concat(log), "cab", "wakeup order")
+end)
+
+test.case("yield lets other threads run", function()
+    local ran = false
+    skynet.fork(function() ran = true end)
+    test.eq(select("#", skynet.yield()), 0, "yield returns nothing")
+    test.eq(ran, true, "fork ran during yield")
+end)
+
+test.case("timeout runs its function later and returns the thread", function()
+    local ran_at
+    local start = skynet.now()
+    local co = skynet.timeout(5, function() ran_at = skynet.now() end)
+    test.eq(type(co), "thread", "timeout returns a thread")
+    test.eq(ran_at, nil, "not yet")
+    test.wait_until(function() return ran_at end, 100, "timeout")
+    test.eq(ran_at - start >= 5, true, "ran after the delay")
+end)
+
+test.case("timeout 0 runs on the next turn", function()
+    local ran = false
+    skynet.timeout(0, function() ran = true end)
+    test.eq(ran, false, "not immediately")
+    skynet.sleep(1)
+    test.eq(ran, true, "ran")
+end)
+
+test.case("killthread cancels a pending timeout silently", function()
+    local ran = false
+    local before = #unknown
+    local co = skynet.timeout(5, function() ran = true end)
+    test.eq(skynet.killthread(co), co, "killthread returns the thread")
+    skynet.sleep(15)
+    test.eq(ran, false, "cancelled timeout did not run")
+    test.eq(#unknown, before, "no unknown session on expiry")
+end)
+
+test.case("skynet.kill cancels a pending timeout silently", function()
+    local ran = false
+    local before = #unknown
+    local co = skynet.timeout(5, function() ran = true end)
+    skynet.kill(co)
+    skynet.sleep(15)
+    test.eq(ran, false, "cancelled timeout did not run")
+    test.eq(#unknown, before, "no unknown session on expiry")
+end)
+
+test.case("killthread of a fork that has not run yet", function()
+    local ran = false
+    local co = skynet.fork(function() ran = true end)
+    test.eq(skynet.killthread(co), co, "returns the thread")
+    skynet.yield()
+    test.eq(ran, false, "the fork never ran")
+end)
+
+test.case("killthread of a sleeping fork closes it", function()
+    local log = {}
+    local co = skynet.fork(function()
+        local guard <close> = setmetatable({}, { __close = function() log[#log + 1] = "closed" end })
+        skynet.sleep(10)
+        log[#log + 1] = "woke"
+    end)
+    skynet.yield()
+    local before = #unknown
+    test.eq(skynet.killthread(co), co, "killthread result")
+    test.eq(table.concat(log, ","), "closed", "to-be-closed ran, body stopped")
+    skynet.sleep(20)
+    test.eq(table.concat(log, ","), "closed", "never woke")
+    test.eq(#unknown, before, "its timer was swallowed")
+end)
+
+test.case("killthread of an unknown thread returns nil", function()
+    test.eq(skynet.killthread(coroutine.create(function() end)), nil, "result")
+end)
+
+test.case("task counts pending sessions", function()
+    local base = skynet.task()
+    local co = skynet.fork(function() skynet.sleep(20) end)
+    skynet.yield()
+    test.eq(skynet.task(), base + 1, "one more")
+    local session = skynet.task(co)
+    test.eq(math.type(session), "integer", "task(thread) gives its session")
+    test.eq(type(skynet.task(session)), "string", "task(session) gives a traceback")
+    local t = {}
+    skynet.task(t)
+    test.eq(next(t) ~= nil, true, "task(table) fills")
+    test.eq(type(skynet.uniqtask()), "table", "uniqtask")
+    skynet.killthread(co)
+    test.eq(skynet.task(), base, "back")
+end)
+
+test.case("now, time, starttime, hpc", function()
+    local st = skynet.starttime()
+    test.eq(math.type(st), "integer", "starttime type")
+    test.eq(math.abs(skynet.time() - os.time()) < 2, true, "time is wall-clock")
+    local h1 = skynet.hpc()
+    local h2 = skynet.hpc()
+    test.eq(h2 >= h1, true, "hpc monotonic")
+    local n = skynet.now()
+    skynet.sleep(2)
+    test.eq(skynet.now() >= n + 2, true, "now advances")
+end)
+
+test.case("an error in a fork does not stop the other forks", function()
+    local log = {}
+    skynet.fork(function() log[#log + 1] = "a" end)
+    skynet.fork(function() error("expected fork failure") end)
+    skynet.fork(function() log[#log + 1] = "c" end)
+    skynet.yield()
+    test.eq(table.concat(log, ","), "a,c", "other forks ran")
+end)
+
+test.case("a wakeup issued before an error is still served", function()
+    local woke = false
+    local co = skynet.fork(function()
+        skynet.wait()
+        woke = true
+    end)
+    skynet.yield()
+    skynet.fork(function()
+        skynet.wakeup(co)
+        error("expected failure after wakeup")
+    end)
+    skynet.sleep(2)
+    test.eq(woke, true, "the waiter was woken")
+end)
+
+test.run()
