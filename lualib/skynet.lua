@@ -118,9 +118,11 @@ local wrap_top = nil
 
 local function observe(s)
     if s < last_session then
+        -- Only pending sessions below DANGER can be met on this lap; those above it are met after
+        -- the next climb to DANGER, which switches careful mode on again.
         local top = 0
         for k in pairs(session_id_coroutine) do
-            if k > top then
+            if k > top and k < DANGER then
                 top = k
             end
         end
