@@ -1,0 +1,85 @@
+#include "core/mailbox.h"
+
+namespace skynet {
+
+namespace {
+constexpr size_t initial_capacity = 64;
+constexpr size_t default_overload_threshold = 1024;
+}  // namespace
+
+mailbox::mailbox() : ring_(initial_capacity) {}
+
+mailbox::~mailbox() {
+    // Whatever is left belongs to nobody else by now.
+    for (size_t i = 0; i < count_; ++i) ring_[(head_ + i) % ring_.size()].free_payload();
+}
+
+void mailbox::grow() {
+    std::vector<message> bigger(ring_.size() * 2);
+    for (size_t i = 0; i < count_; ++i) bigger[i] = ring_[(head_ + i) % ring_.size()];
+    ring_.swap(bigger);
+    head_ = 0;
+}
+
+mailbox::push_result mailbox::push(const message& msg) {
+    std::lock_guard lock(mu_);
+    if (dead_) return push_result::dead;
+    if (count_ == ring_.size()) grow();
+    ring_[(head_ + count_) % ring_.size()] = msg;
+    ++count_;
+    if (!scheduled_) {
+        scheduled_ = true;
+        return push_result::schedule;
+    }
+    return push_result::queued;
+}
+
+bool mailbox::pop(message& out) {
+    std::lock_guard lock(mu_);
+    if (count_ == 0) {
+        scheduled_ = false;
+        overload_threshold_ = default_overload_threshold;
+        return false;
+    }
+    out = ring_[head_];
+    ring_[head_] = message{};
+    head_ = (head_ + 1) % ring_.size();
+    --count_;
+    if (count_ > overload_threshold_) {
+        overload_ = count_;
+        overload_threshold_ *= 2;
+    }
+    return true;
+}
+
+bool mailbox::try_schedule() {
+    std::lock_guard lock(mu_);
+    if (scheduled_) return false;
+    scheduled_ = true;
+    return true;
+}
+
+std::vector<message> mailbox::close() {
+    std::lock_guard lock(mu_);
+    dead_ = true;
+    std::vector<message> rest;
+    rest.reserve(count_);
+    for (size_t i = 0; i < count_; ++i) rest.push_back(ring_[(head_ + i) % ring_.size()]);
+    count_ = 0;
+    head_ = 0;
+    return rest;
+}
+
+size_t mailbox::length() const {
+    std::lock_guard lock(mu_);
+    return count_;
+}
+
+size_t mailbox::take_overload() {
+    std::lock_guard lock(mu_);
+    size_t v = overload_;
+    overload_ = 0;
+    return v;
+}
+
+}  // namespace skynet
