@@ -1,0 +1,59 @@
+#include "core/scheduler.h"
+
+namespace skynet {
+
+scheduler::scheduler(int workers) : workers_(workers < 1 ? 1 : workers) {}
+
+scheduler::~scheduler() { stop(); }
+
+int scheduler::weight(int worker) const {
+    // skynet's table: the first 4 workers take one message per turn (latency), later ones take a growing
+    // share of the queue (throughput).
+    static const int table[] = {-1, -1, -1, -1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                2,  2,  2,  2,  2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+    return worker < 32 ? table[worker] : 0;
+}
+
+void scheduler::start(turn_fn turn) {
+    turn_ = std::move(turn);
+    for (int i = 0; i < workers_; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+}
+
+void scheduler::push(service_ptr s) {
+    std::lock_guard lock(mu_);
+    ready_.push_back(std::move(s));
+    if (sleeping_ > 0) cv_.notify_one();
+}
+
+void scheduler::stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (quit_ && threads_.empty()) return;
+        quit_ = true;
+        cv_.notify_all();
+    }
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    std::lock_guard lock(mu_);
+    ready_.clear();
+}
+
+void scheduler::worker_loop(int index) {
+    for (;;) {
+        service_ptr s;
+        {
+            std::unique_lock lock(mu_);
+            while (ready_.empty() && !quit_) {
+                ++sleeping_;
+                cv_.wait(lock);
+                --sleeping_;
+            }
+            if (ready_.empty()) return;   // quit and nothing left
+            s = std::move(ready_.front());
+            ready_.pop_front();
+        }
+        turn_(std::move(s), index);
+    }
+}
+
+}  // namespace skynet
