@@ -1,0 +1,67 @@
+#include "core/timer.h"
+
+namespace skynet {
+
+timer_service::timer_service(fire_fn fire)
+    : fire_(std::move(fire)), origin_(std::chrono::steady_clock::now()), wheel_(0) {
+    auto wall = std::chrono::system_clock::now().time_since_epoch();
+    auto cs = std::chrono::duration_cast<std::chrono::milliseconds>(wall).count() / 10;
+    start_seconds_ = uint32_t(cs / 100);
+    start_fraction_cs_ = uint32_t(cs % 100);
+}
+
+timer_service::~timer_service() { stop(); }
+
+uint64_t timer_service::elapsed_ms() const {
+    return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - origin_)
+                        .count());
+}
+
+uint64_t timer_service::now_cs() const { return elapsed_ms() / 10 + start_fraction_cs_; }
+
+void timer_service::start() {
+    thread_ = std::thread([this] { loop(); });
+}
+
+void timer_service::stop() {
+    {
+        std::lock_guard lock(mu_);
+        quit_ = true;
+        cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+}
+
+void timer_service::add(int64_t delay_ms, timer_event ev) {
+    std::lock_guard lock(mu_);
+    // The wheel counts from its own now(); a timer thread that lags behind must not shorten the delay.
+    uint64_t now = elapsed_ms();
+    int64_t lag = int64_t(now) - int64_t(wheel_.now());
+    wheel_.add(delay_ms + (lag > 0 ? lag : 0), ev);
+    uint64_t due = now + uint64_t(delay_ms > 0 ? delay_ms : 0);
+    if (due < sleeping_until_) cv_.notify_one();
+}
+
+void timer_service::loop() {
+    std::vector<timer_event> due;
+    std::unique_lock lock(mu_);
+    while (!quit_) {
+        uint64_t now = elapsed_ms();
+        wheel_.advance(now, [&](const timer_event& ev) { due.push_back(ev); });
+        if (!due.empty()) {
+            lock.unlock();
+            for (const auto& ev : due) fire_(ev);
+            due.clear();
+            lock.lock();
+            continue;
+        }
+        // Sleep until the next due timer (at most 100 ms, so stop() and clock hiccups are noticed).
+        uint64_t wake = now + 100;
+        if (auto next = wheel_.next_due(); next && *next < wake) wake = *next > now ? *next : now + 1;
+        sleeping_until_ = wake;
+        cv_.wait_until(lock, origin_ + std::chrono::milliseconds(wake));
+        sleeping_until_ = 0;
+    }
+}
+
+}  // namespace skynet
