@@ -1,0 +1,238 @@
+#include "lua/snlua.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/node.h"
+#include "lua/builtin_modules.h"
+
+namespace skynet {
+
+namespace {
+
+const char* const context_key = "skynet_context";
+
+int traceback(lua_State* L) {
+    const char* msg = lua_tostring(L, 1);
+    if (msg)
+        luaL_traceback(L, L, msg, 1);
+    else
+        lua_pushliteral(L, "(no error message)");
+    return 1;
+}
+
+// SIGNAL 0: the count hook raises inside whatever the service is running, which breaks `while true do end`.
+void signal_hook(lua_State* L, lua_Debug*) {
+    lua_sethook(L, nullptr, 0, 0);
+    luaL_error(L, "signal 0");
+}
+
+std::string env_or(node& n, const char* key, const char* fallback) {
+    auto v = n.environment().get(key);
+    return v ? *v : std::string(fallback);
+}
+
+}  // namespace
+
+snlua::~snlua() {
+    if (L_) lua_close(L_);
+}
+
+node& snlua::owner() const { return self_->owner(); }
+
+snlua* snlua::of(lua_State* L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, context_key);
+    auto* p = static_cast<snlua*>(lua_touserdata(L, -1));
+    lua_pop(L, 1);
+    if (!p) luaL_error(L, "Init skynet context first");
+    return p;
+}
+
+void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
+    auto* l = static_cast<snlua*>(ud);
+    size_t before = l->mem_;
+    if (ptr) l->mem_ -= osize;
+    if (nsize == 0) {
+        std::free(ptr);
+        return nullptr;
+    }
+    l->mem_ += nsize;
+    // Over the limit, a growing allocation fails: Lua turns that into a "not enough memory" error.
+    if (l->mem_limit_ && l->mem_ > l->mem_limit_ && (ptr == nullptr || nsize > osize)) {
+        l->mem_ = before;
+        return nullptr;
+    }
+    if (l->mem_ > l->mem_report_) {
+        l->mem_report_ *= 2;
+        if (l->self_)
+            l->owner().logf(l->self_->handle(), "Memory warning %.2f M", double(l->mem_) / (1024 * 1024));
+    }
+    return std::realloc(ptr, nsize);
+}
+
+bool snlua::init(service& self, std::string_view args) {
+    self_ = &self;
+    args_ = std::string(args);
+    L_ = lua_newstate(&snlua::allocate, this);
+    if (!L_) return false;
+    // The Lua side starts on a worker, like skynet: the first message of the service boots it.
+    message m{self.handle(), 0, PTYPE_SYSTEM, nullptr, 0};
+    self.mq().push(m);
+    return true;
+}
+
+void snlua::fail_boot(const char* what, const char* why) {
+    owner().logf(self_->handle(), "%s : %s", what, why ? why : "?");
+    // Tell the launcher the start failed, then end with reason "error".
+    static const char err[] = "ERROR";
+    owner().send_name(self_, self_->handle(), ".launcher", PTYPE_TEXT, 0, const_cast<char*>(err), sizeof err - 1);
+    owner().retire(self_->handle(), end_reason::error, self_->handle());
+}
+
+void snlua::boot() {
+    lua_State* L = L_;
+    node& n = owner();
+    lua_gc(L, LUA_GCSTOP, 0);
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+    luaL_openlibs(L);
+    preload_builtin_modules(L);
+
+    lua_pushlightuserdata(L, this);
+    lua_setfield(L, LUA_REGISTRYINDEX, context_key);
+
+    // skynet.profile replaces coroutine.resume / coroutine.wrap (spec §1.1).
+    luaL_requiref(L, "skynet.profile", luaopen_skynet_profile, 0);
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -2, "resume");
+    lua_setfield(L, -2, "resume");
+    lua_getfield(L, -2, "wrap");
+    lua_setfield(L, -2, "wrap");
+    lua_pop(L, 2);
+    luaL_requiref(L, "skynet.codecache", luaopen_skynet_codecache, 0);
+    lua_pop(L, 1);
+
+    lua_gc(L, LUA_GCGEN, 0, 0);
+
+    std::string path = env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua");
+    std::string cpath = env_or(n, "lua_cpath", "./luaclib/?.so");
+    std::string service_path = env_or(n, "luaservice", "./service/?.lua");
+    std::string loader = env_or(n, "lualoader", "./lualib/loader.lua");
+    lua_pushstring(L, path.c_str());
+    lua_setglobal(L, "LUA_PATH");
+    lua_pushstring(L, cpath.c_str());
+    lua_setglobal(L, "LUA_CPATH");
+    lua_pushstring(L, service_path.c_str());
+    lua_setglobal(L, "LUA_SERVICE");
+    if (auto preload = n.environment().get("preload")) {
+        lua_pushstring(L, preload->c_str());
+        lua_setglobal(L, "LUA_PRELOAD");
+    }
+
+    lua_pushcfunction(L, traceback);
+    int trace = lua_gettop(L);
+    if (luaL_loadfile(L, loader.c_str()) != LUA_OK) {
+        std::string err = lua_tostring(L, -1) ? lua_tostring(L, -1) : "?";
+        lua_settop(L, 0);
+        fail_boot(("Can't load " + loader).c_str(), err.c_str());
+        return;
+    }
+    lua_pushlstring(L, args_.data(), args_.size());
+    if (lua_pcall(L, 1, 0, trace) != LUA_OK) {
+        std::string err = lua_tostring(L, -1) ? lua_tostring(L, -1) : "?";
+        lua_settop(L, 0);
+        fail_boot("lua loader error", err.c_str());
+        return;
+    }
+    lua_settop(L, 0);
+
+    // skynet.memlimit is read after the main chunk, as in skynet.
+    lua_getfield(L, LUA_REGISTRYINDEX, "memlimit");
+    if (lua_isinteger(L, -1)) {
+        lua_Integer limit = lua_tointeger(L, -1);
+        if (limit > 0) {
+            mem_limit_ = size_t(limit);
+            n.logf(self_->handle(), "Set memory limit to %.2f M", double(limit) / (1024 * 1024));
+        }
+    }
+    lua_pop(L, 1);
+    lua_gc(L, LUA_GCRESTART, 0);
+}
+
+void snlua::dispatch(service& self, message& m) {
+    // The boot message normally comes first; should anything overtake it, boot on that and skip the marker
+    // when it arrives.
+    bool is_boot_marker = !boot_marker_seen_ && m.type == PTYPE_SYSTEM && m.source == self.handle() &&
+                          m.session == 0 && !m.data;
+    if (is_boot_marker) boot_marker_seen_ = true;
+    if (!booted_) {
+        booted_ = true;
+        boot();
+    }
+    if (is_boot_marker || self.retired()) return;
+    if (callback_ref_ == LUA_NOREF) {
+        // No callback yet (the main chunk has not called skynet.start): like skynet, the message is dropped.
+        return;
+    }
+    lua_State* L = L_;
+    lua_pushcfunction(L, traceback);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, callback_ref_);
+    lua_pushinteger(L, m.type);
+    lua_pushlightuserdata(L, m.data);
+    lua_pushinteger(L, lua_Integer(m.size));
+    lua_pushinteger(L, m.session);
+    lua_pushinteger(L, m.source);
+    active.store(L, std::memory_order_relaxed);
+    int r = lua_pcall(L, 5, 0, 1);
+    active.store(nullptr, std::memory_order_relaxed);
+    if (r != LUA_OK) {
+        const char* err = lua_tostring(L, -1);
+        owner().logf(self.handle(), "lua call [%x to :%x : %d msgsz = %zu] error : \x1b[31m%s\x1b[0m", m.source,
+                     self.handle(), m.session, m.size, err ? err : "?");
+    }
+    lua_settop(L, 0);
+    if (forward_) m.data = nullptr;   // forward mode: the Lua side owns the payload now
+}
+
+void snlua::set_callback(lua_State* L, int index, bool forward) {
+    lua_pushvalue(L, index);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (callback_ref_ != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, callback_ref_);
+    callback_ref_ = ref;
+    forward_ = forward;
+}
+
+void snlua::set_killhook(lua_State* L, int index) {
+    lua_pushvalue(L, index);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (killhook_ref_ != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, killhook_ref_);
+    killhook_ref_ = ref;
+}
+
+void snlua::on_kill(service& self) {
+    if (!L_ || killhook_ref_ == LUA_NOREF) return;
+    lua_State* L = L_;
+    lua_settop(L, 0);
+    lua_pushcfunction(L, traceback);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, killhook_ref_);
+    if (lua_pcall(L, 0, 0, 1) != LUA_OK) {
+        const char* err = lua_tostring(L, -1);
+        owner().logf(self.handle(), "kill hook error : %s", err ? err : "?");
+    }
+    lua_settop(L, 0);
+}
+
+void snlua::signal(service& self, int sig) {
+    if (sig == 0) {
+        // lua_sethook is the one Lua call that may be made from another thread while the state runs.
+        lua_State* target = active.load(std::memory_order_relaxed);
+        if (!target) target = L_;
+        lua_sethook(target, signal_hook, LUA_MASKCOUNT, 1);
+    } else if (sig == 1) {
+        owner().logf(self.handle(), "Current Memory %.3fK", double(mem_) / 1024);
+    }
+}
+
+std::unique_ptr<service_module> make_snlua() { return std::make_unique<snlua>(); }
+
+}  // namespace skynet

@@ -1,0 +1,62 @@
+// snlua: a service whose behaviour is a Lua 5.4 state (spec §4.6).
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <lua.hpp>
+
+#include "core/service.h"
+
+namespace skynet {
+
+class node;
+
+class snlua final : public service_module {
+public:
+    snlua() = default;
+    ~snlua() override;
+
+    bool init(service& self, std::string_view args) override;
+    void dispatch(service& self, message& msg) override;
+    void signal(service& self, int sig) override;
+    void on_kill(service& self) override;
+
+    // The snlua of the state L belongs to (registry "skynet_context"); raises when there is none.
+    static snlua* of(lua_State* L);
+
+    service& self() const { return *self_; }
+    node& owner() const;
+    lua_State* state() const { return L_; }
+
+    // skynet.core.callback / killhook
+    void set_callback(lua_State* L, int index, bool forward);
+    void set_killhook(lua_State* L, int index);
+
+    // The coroutine running right now, so that SIGNAL 0 can hook the code that actually loops.
+    std::atomic<lua_State*> active{nullptr};
+
+    size_t memory() const { return mem_; }
+
+private:
+    static void* allocate(void* ud, void* ptr, size_t osize, size_t nsize);
+    void boot();
+    void fail_boot(const char* what, const char* why);
+
+    service* self_ = nullptr;
+    lua_State* L_ = nullptr;
+    std::string args_;
+    bool booted_ = false;
+    bool boot_marker_seen_ = false;
+    int callback_ref_ = LUA_NOREF;
+    int killhook_ref_ = LUA_NOREF;
+    bool forward_ = false;
+    size_t mem_ = 0;
+    size_t mem_limit_ = 0;
+    size_t mem_report_ = size_t(32) << 20;
+};
+
+std::unique_ptr<service_module> make_snlua();
+
+}  // namespace skynet
