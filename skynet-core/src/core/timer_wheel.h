@@ -1,0 +1,133 @@
+// A hierarchical timing wheel with a 1 ms tick: 256 near slots, then 4 levels of 64 slots (2^32 ms), then an
+// overflow list for anything further away, re-examined when the clock enters the 2^32 ms block of its
+// earliest event.
+// It owns no thread and never reads a clock: the caller passes the time in, so tests are deterministic and
+// the timer thread decides how to sleep.
+//
+// Advancing never walks empty ticks one by one: occupancy bitmaps give the next tick at which a slot must be
+// fired or cascaded, so a jump of years costs a handful of steps.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace skynet {
+
+struct timer_event {
+    uint32_t handle;
+    int32_t session;
+};
+
+class timer_wheel {
+public:
+    explicit timer_wheel(uint64_t now_ms = 0);
+
+    // Schedules ev at now() + delay_ms. A delay <= 0 expires on the next advance(). Called from inside an
+    // on_expire callback, the delay counts from the tick being delivered.
+    void add(int64_t delay_ms, timer_event ev);
+
+    // Moves the wheel forward to now_ms (never backwards) and calls on_expire(ev) for every event due by
+    // then, in due-time order, FIFO for equal times. While on_expire runs, now() is the event's due tick
+    // (except for a zero delay added from inside a callback: that one waits for the next call, so a
+    // callback that keeps re-adding zero delays cannot loop forever). on_expire may call add(). If it
+    // throws, the events not yet delivered stay pending and are delivered first by the next advance().
+    template <class F>
+    void advance(uint64_t now_ms, F&& on_expire);
+
+    size_t size() const { return size_; }
+    uint64_t now() const { return current_; }
+
+    // The earliest due time: exact when it is in the near wheel (or already due), otherwise a lower bound
+    // (the tick at which the wheel must next cascade). nullopt when nothing is pending.
+    std::optional<uint64_t> next_due() const;
+
+private:
+    static constexpr uint32_t npos = UINT32_MAX;
+    static constexpr int near_bits = 8;
+    static constexpr uint64_t near_size = uint64_t(1) << near_bits;
+    static constexpr uint64_t near_mask = near_size - 1;
+    static constexpr int level_bits = 6;
+    static constexpr int level_count = 4;
+    static constexpr uint64_t level_size = uint64_t(1) << level_bits;
+    static constexpr uint64_t level_mask = level_size - 1;
+    static constexpr int wheel_bits = near_bits + level_bits * level_count;  // 32
+    // Due times are capped one below the largest value so that UINT64_MAX can mean "no next tick".
+    static constexpr uint64_t max_time = UINT64_MAX - 1;
+
+    struct node {
+        uint64_t due;
+        timer_event ev;
+        uint32_t next;
+    };
+    // A FIFO list of nodes, linked through node::next.
+    struct chain {
+        uint32_t head = npos;
+        uint32_t tail = npos;
+    };
+
+    uint32_t alloc_node();
+    void release_node(uint32_t i);
+    void push(chain& c, uint32_t i);
+    static uint32_t take(chain& c);
+    // Files a node by its due time relative to current_ (due >= current_).
+    void place(uint32_t i);
+    void place_all(uint32_t head);
+    uint32_t take_near(uint64_t index);
+    // Re-files the slot that the tick current_ opens (current_ is a multiple of 256).
+    void cascade();
+    // The next tick after current_ at which a slot fires or cascades; UINT64_MAX if none.
+    uint64_t next_busy_tick() const;
+    // Moves current_ towards target, cascading on the way; true when it stopped on a tick whose near slot
+    // holds events, false once it reached target.
+    bool step_toward(uint64_t target);
+    // Puts an undelivered chain back in front of the due-now list (used when on_expire throws).
+    void requeue_front(uint32_t head);
+
+    template <class F>
+    void deliver(uint32_t head, F& on_expire);
+
+    uint64_t current_;
+    size_t size_ = 0;
+    std::vector<node> nodes_;
+    uint32_t free_ = npos;
+    chain due_now_;  // delay <= 0: delivered at the start of the next advance
+    std::array<chain, near_size> near_{};
+    std::array<std::array<chain, level_size>, level_count> levels_{};
+    chain overflow_;  // due beyond the current 2^32 ms block
+    uint64_t overflow_min_ = UINT64_MAX;  // earliest due time in overflow_
+    std::array<uint64_t, near_size / 64> near_used_{};
+    std::array<uint64_t, level_count> level_used_{};
+};
+
+template <class F>
+void timer_wheel::deliver(uint32_t head, F& on_expire) {
+    while (head != npos) {
+        // Copy out before the call: on_expire may add timers, which can reallocate nodes_.
+        timer_event ev = nodes_[head].ev;
+        uint32_t next = nodes_[head].next;
+        release_node(head);
+        --size_;
+        head = next;
+        try {
+            on_expire(ev);
+        } catch (...) {
+            requeue_front(head);
+            throw;
+        }
+    }
+}
+
+template <class F>
+void timer_wheel::advance(uint64_t now_ms, F&& on_expire) {
+    // Taken once: a callback that re-adds a zero delay is delivered next time, not in an endless loop.
+    deliver(take(due_now_), on_expire);
+    uint64_t target = now_ms > max_time ? max_time : now_ms;
+    while (step_toward(target)) {
+        deliver(take_near(current_ & near_mask), on_expire);
+    }
+}
+
+}  // namespace skynet

@@ -1,0 +1,340 @@
+// The timing wheel: exact expiry at every level boundary, ordering, long timers, big jumps, re-entrancy.
+#include "core/timer_wheel.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+using skynet::timer_event;
+using skynet::timer_wheel;
+
+namespace {
+
+constexpr int64_t year_ms = int64_t(365) * 24 * 3600 * 1000;
+
+struct fired {
+    int32_t session;
+    uint64_t at;  // the wheel's now() while the event was delivered
+};
+
+// Advances and records every delivered event together with the tick it was delivered at.
+std::vector<fired> advance(timer_wheel& w, uint64_t to) {
+    std::vector<fired> out;
+    w.advance(to, [&](const timer_event& ev) { out.push_back({ev.session, w.now()}); });
+    return out;
+}
+
+timer_event ev(int32_t session) { return timer_event{7, session}; }
+
+}  // namespace
+
+TEST_CASE("timer_wheel: starts empty at the given time") {
+    timer_wheel w(1234);
+    CHECK(w.now() == 1234);
+    CHECK(w.size() == 0);
+    CHECK_FALSE(w.next_due().has_value());
+    CHECK(advance(w, 5000).empty());
+    CHECK(w.now() == 5000);
+}
+
+TEST_CASE("timer_wheel: each level boundary fires exactly at its due tick") {
+    const int64_t delays[] = {1,       2,         255,       256,       257,          511,          512,
+                              16383,   16384,     16385,     1 << 20,   (1 << 20) + 3, 1 << 26,     (1 << 26) + 1,
+                              (int64_t(1) << 32) - 1, int64_t(1) << 32, (int64_t(1) << 32) + 5,
+                              int64_t(5) << 32,      3 * year_ms};
+    const uint64_t starts[] = {0, 1, 200, 255, 256, 16383, 12345678, (uint64_t(1) << 32) - 3, uint64_t(3) << 40};
+    for (uint64_t start : starts) {
+        for (int64_t delay : delays) {
+            CAPTURE(start);
+            CAPTURE(delay);
+            const uint64_t due = start + static_cast<uint64_t>(delay);
+
+            // One jump to just before, then tick by tick.
+            timer_wheel w(start);
+            w.add(delay, ev(1));
+            CHECK(w.size() == 1);
+            auto next = w.next_due();
+            REQUIRE(next.has_value());
+            CHECK(*next > start);
+            CHECK(*next <= due);
+            if (due >= 2) {
+                CHECK(advance(w, due - 2).empty());
+            }
+            CHECK(advance(w, due - 1).empty());
+            CHECK(w.size() == 1);
+            CHECK(w.next_due() == std::optional<uint64_t>(due));  // by now it is in the near wheel
+            auto got = advance(w, due);
+            REQUIRE(got.size() == 1);
+            CHECK(got[0].session == 1);
+            CHECK(got[0].at == due);
+            CHECK(w.size() == 0);
+            CHECK(advance(w, due + 100000).empty());
+
+            // One big jump past it: delivered once, at its own tick.
+            timer_wheel j(start);
+            j.add(delay, ev(2));
+            auto late = advance(j, due + 12345);
+            REQUIRE(late.size() == 1);
+            CHECK(late[0].at == due);
+            CHECK(j.now() == due + 12345);
+        }
+    }
+}
+
+TEST_CASE("timer_wheel: never early while approaching in uneven steps") {
+    const int64_t delays[] = {300, 16384 + 77, (1 << 20) + 5, (1 << 26) - 1, (int64_t(1) << 32) + 5, 3 * year_ms};
+    std::mt19937_64 rng(99);
+    for (int64_t delay : delays) {
+        CAPTURE(delay);
+        timer_wheel w(777);
+        const uint64_t due = 777 + static_cast<uint64_t>(delay);
+        w.add(delay, ev(9));
+        uint64_t now = 777;
+        while (now < due - 1) {
+            // Steps from 1 ms up to ~ a quarter of the remaining time, never reaching the due tick.
+            uint64_t remaining = due - 1 - now;
+            uint64_t step = 1 + rng() % (remaining / 4 + 1);
+            now += std::min(step, remaining);
+            REQUIRE(advance(w, now).empty());
+            auto next = w.next_due();
+            REQUIRE(next.has_value());
+            CHECK(*next <= due);
+            CHECK(*next > now);
+        }
+        auto got = advance(w, due);
+        REQUIRE(got.size() == 1);
+        CHECK(got[0].at == due);
+    }
+}
+
+TEST_CASE("timer_wheel: zero and negative delays expire on the next advance") {
+    timer_wheel w(500);
+    w.add(0, ev(1));
+    w.add(-5, ev(2));
+    w.add(1, ev(3));
+    CHECK(w.size() == 3);
+    CHECK(w.next_due() == std::optional<uint64_t>(500));
+    // Even without time moving.
+    auto got = advance(w, 500);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].session == 1);
+    CHECK(got[1].session == 2);
+    CHECK(got[0].at == 500);
+    got = advance(w, 501);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].session == 3);
+    w.add(-1000000, ev(4));
+    got = advance(w, 501);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].session == 4);
+}
+
+TEST_CASE("timer_wheel: due-time order and FIFO for equal times across levels") {
+    timer_wheel w(100);
+    // Equal due times reached through different levels: added far away first, then nearer.
+    w.add(20000, ev(1));  // due 20100, starts in level 1
+    w.add(5, ev(2));      // due 105
+    w.add(20000, ev(3));  // due 20100
+    w.add(1, ev(4));      // due 101
+    CHECK(advance(w, 101).size() == 1);
+    CHECK(advance(w, 19950).size() == 1);  // 105 fired
+    w.add(150, ev(5));                      // due 20100, now filed in the near wheel
+    w.add(149, ev(6));                      // due 20099
+    auto got = advance(w, 30000);
+    REQUIRE(got.size() == 4);
+    CHECK(got[0].session == 6);
+    CHECK(got[1].session == 1);
+    CHECK(got[2].session == 3);
+    CHECK(got[3].session == 5);
+    CHECK(got[1].at == 20100);
+    CHECK(got[3].at == 20100);
+}
+
+TEST_CASE("timer_wheel: time never goes backwards") {
+    timer_wheel w(1000);
+    w.add(10, ev(1));
+    CHECK(advance(w, 500).empty());
+    CHECK(w.now() == 1000);
+    CHECK(advance(w, 1009).empty());
+    CHECK(advance(w, 3).empty());
+    CHECK(w.now() == 1009);
+    CHECK(advance(w, 1010).size() == 1);
+}
+
+TEST_CASE("timer_wheel: timers of any length, and absurd ones, do not break the wheel") {
+    timer_wheel w(0);
+    w.add(INT64_MAX, ev(1));
+    w.add(50 * year_ms, ev(2));
+    w.add(10, ev(3));
+    auto got = advance(w, 20 * static_cast<uint64_t>(year_ms));
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].session == 3);
+    CHECK(w.size() == 2);
+    got = advance(w, 50 * static_cast<uint64_t>(year_ms));
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].session == 2);
+    CHECK(got[0].at == 50 * static_cast<uint64_t>(year_ms));
+    CHECK(w.size() == 1);
+    // The end of time: the capped timer fires, and the wheel keeps working afterwards.
+    got = advance(w, UINT64_MAX);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].session == 1);
+    w.add(5, ev(4));
+    CHECK(advance(w, UINT64_MAX).size() == 1);
+    CHECK(w.size() == 0);
+}
+
+TEST_CASE("timer_wheel: callbacks may add timers") {
+    timer_wheel w(0);
+    w.add(10, ev(1));
+    std::vector<fired> out;
+    auto cb = [&](const timer_event& e) {
+        out.push_back({e.session, w.now()});
+        if (e.session == 1) {
+            w.add(5, ev(2));    // due 15: still inside this advance
+            w.add(0, ev(3));    // due now: next advance
+            w.add(300, ev(4));  // due 310: later
+        }
+        if (e.session == 2) {
+            w.add(2, ev(5));  // due 17
+        }
+    };
+    w.advance(100, cb);
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].session == 1);
+    CHECK(out[0].at == 10);
+    CHECK(out[1].session == 2);
+    CHECK(out[1].at == 15);
+    CHECK(out[2].session == 5);
+    CHECK(out[2].at == 17);
+    // The zero delay added during delivery waits for the next call, even without time moving.
+    out.clear();
+    w.advance(100, cb);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].session == 3);
+    out.clear();
+    w.advance(1000, cb);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].session == 4);
+    CHECK(out[0].at == 310);
+}
+
+TEST_CASE("timer_wheel: a delay added during delivery is measured from the delivered tick") {
+    timer_wheel w(0);
+    w.add(10, ev(1));
+    std::vector<fired> out;
+    w.advance(100, [&](const timer_event& e) {
+        out.push_back({e.session, w.now()});
+        if (e.session == 1) {
+            w.add(2, ev(2));
+        }
+    });
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].session == 2);
+    CHECK(out[1].at == 12);
+}
+
+TEST_CASE("timer_wheel: a throwing callback loses no event") {
+    timer_wheel w(0);
+    for (int i = 1; i <= 5; ++i) {
+        w.add(10, ev(i));  // all due at the same tick
+    }
+    w.add(20, ev(6));
+    std::vector<int32_t> seen;
+    auto thrower = [&](const timer_event& e) {
+        seen.push_back(e.session);
+        if (e.session == 2) {
+            w.add(0, ev(7));  // due now, behind the events that were already due
+            throw std::runtime_error("boom");
+        }
+    };
+    CHECK_THROWS_AS(w.advance(100, thrower), std::runtime_error);
+    CHECK(seen == std::vector<int32_t>{1, 2});
+    CHECK(w.size() == 5);
+    CHECK(w.next_due() == std::optional<uint64_t>(10));
+    auto got = advance(w, 100);
+    REQUIRE(got.size() == 5);
+    CHECK(got[0].session == 3);
+    CHECK(got[1].session == 4);
+    CHECK(got[2].session == 5);
+    CHECK(got[3].session == 7);
+    CHECK(got[3].at == 10);
+    CHECK(got[4].session == 6);
+    CHECK(got[4].at == 20);
+}
+
+TEST_CASE("timer_wheel: random timers match a sorted reference") {
+    struct pending {
+        uint64_t due;
+        uint64_t seq;
+        int32_t session;
+    };
+    for (uint64_t seed : {1u, 2u, 3u}) {
+        CAPTURE(seed);
+        std::mt19937_64 rng(seed);
+        uint64_t start = seed == 3 ? (uint64_t(1) << 32) - 5000 : rng() % 100000;
+        timer_wheel w(start);
+        std::vector<pending> ref;
+        uint64_t seq = 0;
+        int32_t next_session = 0;
+        auto random_delay = [&]() -> int64_t {
+            switch (rng() % 6) {
+            case 0: return static_cast<int64_t>(rng() % 5) - 2;  // -2..2
+            case 1: return static_cast<int64_t>(rng() % 300);
+            case 2: return static_cast<int64_t>(rng() % 20000);
+            case 3: return static_cast<int64_t>(rng() % (uint64_t(1) << 27));
+            case 4: return static_cast<int64_t>(rng() % (uint64_t(1) << 34));
+            default: return static_cast<int64_t>(rng() % 100);
+            }
+        };
+        for (int round = 0; round < 1500; ++round) {
+            int adds = static_cast<int>(rng() % 12);
+            for (int i = 0; i < adds; ++i) {
+                int64_t d = random_delay();
+                uint64_t due = d <= 0 ? w.now() : w.now() + static_cast<uint64_t>(d);
+                ref.push_back({due, seq++, next_session});
+                w.add(d, ev(next_session++));
+            }
+            CHECK(w.size() == ref.size());
+            auto nd = w.next_due();
+            CHECK(nd.has_value() == !ref.empty());
+            if (nd && !ref.empty()) {
+                uint64_t earliest = std::min_element(ref.begin(), ref.end(), [](auto& a, auto& b) {
+                                        return a.due < b.due;
+                                    })->due;
+                CHECK(*nd <= earliest);
+            }
+            uint64_t step;
+            switch (rng() % 4) {
+            case 0: step = rng() % 3; break;
+            case 1: step = rng() % 400; break;
+            case 2: step = rng() % 30000; break;
+            default: step = rng() % (uint64_t(1) << 30); break;
+            }
+            uint64_t to = w.now() + step;
+            auto got = advance(w, to);
+            std::vector<pending> expected;
+            std::vector<pending> rest;
+            for (const auto& p : ref) {
+                (p.due <= to ? expected : rest).push_back(p);
+            }
+            std::stable_sort(expected.begin(), expected.end(),
+                             [](const pending& a, const pending& b) { return a.due < b.due; });
+            ref = std::move(rest);
+            REQUIRE(got.size() == expected.size());
+            for (size_t i = 0; i < got.size(); ++i) {
+                CHECK(got[i].session == expected[i].session);
+                // Zero delays are delivered at the start of the advance, i.e. at their own tick too.
+                CHECK(got[i].at == expected[i].due);
+            }
+        }
+        // Finally everything drains with one giant jump.
+        auto got = advance(w, w.now() + (uint64_t(1) << 36));
+        CHECK(got.size() == ref.size());
+        CHECK(w.size() == 0);
+    }
+}
