@@ -166,10 +166,12 @@ std::optional<std::string> node::command(service& ctx, std::string_view cmd, std
             }
             return std::nullopt;
         }
-        if (target->message_log || logpath_.empty()) return std::nullopt;
+        // Read at each LOGON, so a logpath set with skynet.setenv after start works too.
+        std::string logpath = env_.get("logpath").value_or("");
+        if (target->message_log || logpath.empty()) return std::nullopt;
         char name[32];
         std::snprintf(name, sizeof name, "%08x.log", target->handle());
-        std::string path = (std::filesystem::path(logpath_) / name).string();
+        std::string path = (std::filesystem::path(logpath) / name).string();
         target->message_log = std::fopen(path.c_str(), "ab");
         if (!target->message_log)
             logf(self, "Open log file %s fail", path.c_str());

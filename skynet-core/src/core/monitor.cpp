@@ -26,7 +26,7 @@ void monitor::check() {
         uint32_t v = s.version.load(std::memory_order_acquire);
         uint32_t dest = s.destination.load(std::memory_order_relaxed);
         if (v == s.checked_version && dest != 0) {
-            report_(s.source.load(std::memory_order_relaxed), dest);
+            report_(s.source.load(std::memory_order_relaxed), dest, v);
         }
         s.checked_version = v;
     }

@@ -13,8 +13,8 @@ namespace skynet {
 
 class monitor {
 public:
-    // report(source, destination) is called from the monitor thread for each message that ran too long.
-    using report_fn = std::function<void(uint32_t source, uint32_t destination)>;
+    // report(source, destination, version) is called from the monitor thread for each message that ran too long.
+    using report_fn = std::function<void(uint32_t source, uint32_t destination, uint32_t version)>;
 
     monitor(int workers, report_fn report, std::chrono::milliseconds interval = std::chrono::seconds(5));
     ~monitor();

@@ -72,10 +72,10 @@ node::node(const std::map<std::string, std::string>& config, module_factory fact
           m.session = ev.session;
           deliver(ev.handle, m);
       }),
-      monitor_(scheduler_.workers(), [this](uint32_t source, uint32_t dest) {
+      monitor_(scheduler_.workers(), [this](uint32_t source, uint32_t dest, uint32_t version) {
           if (auto s = registry_.grab(dest)) s->endless.store(true);
-          logf(dest, "A message from [ :%08x ] to [ :%08x ] maybe in an endless loop (version = %s)", source, dest,
-               "");
+          logf(dest, "A message from [ :%08x ] to [ :%08x ] maybe in an endless loop (version = %u)", source, dest,
+               version);
       }) {
     for (const auto& [k, v] : config) env_.set(k, v);
     // Defaults are written back so that skynet.getenv always sees them (skynet's opt* rule).
@@ -85,7 +85,6 @@ node::node(const std::map<std::string, std::string>& config, module_factory fact
     env_.get_or_set("logservice", "logger");
     env_.get_or_set("cpath", "./cservice/?.so");
     profile_ = env_.get_or_set("profile", "true") != "false";
-    logpath_ = env_.get("logpath").value_or("");
 }
 
 node::~node() {

@@ -106,7 +106,6 @@ private:
     monitor monitor_;
     std::vector<std::unique_ptr<node_component>> components_;
     bool profile_ = true;
-    std::string logpath_;
 
     uint32_t logger_handle_ = 0;
     uint32_t bootstrap_handle_ = 0;

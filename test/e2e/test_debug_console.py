@@ -1,0 +1,143 @@
+"""End-to-end test of service/debug_console driven over TCP: list, mem, stat, call, kill, netstat, help,
+unknown commands, and HTTP (refused unless enabled)."""
+import re
+
+from nettest import Cases, LineReader, Node, connect, recv_until_closed
+
+
+class Console:
+    def __init__(self, port):
+        self.s = connect(port)
+        self.r = LineReader(self.s)
+        welcome = self.r.readline()
+        assert welcome == "Welcome to skynet console", welcome
+
+    def run(self, line):
+        """Sends a command; returns (ok, output lines)."""
+        self.s.sendall(line.encode() + b"\n")
+        out = []
+        while True:
+            l = self.r.readline()
+            if l == "<CMD OK>":
+                return True, out
+            if l == "<CMD Error>":
+                return False, out
+            out.append(l)
+
+    def close(self):
+        self.s.close()
+
+
+def http_get(port, path):
+    s = connect(port)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: e2e\r\n\r\n" % path).encode())
+    data = recv_until_closed(s)
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].decode()
+    return status, body.decode()
+
+
+def main():
+    cases = Cases()
+    node = Node(start="net_console_main")
+    cases.cleanup.append(node)
+    ports = []
+    target = None
+
+    def started():
+        nonlocal target
+        for m in [node.wait_for(r"Start debug console at 127\.0\.0\.1:(\d+)")]:
+            ports.append(int(m.group(1)))
+        target = node.wait_for(r"TARGET (:[0-9a-f]+)").group(1)
+        # the second console (HTTP enabled)
+        with node.cond:
+            found = [int(m.group(1)) for m in (re.search(r"Start debug console at 127\.0\.0\.1:(\d+)", l)
+                                               for l in node.lines) if m]
+        assert len(found) == 2, found
+        ports[:] = found
+
+    cases.case("console: two consoles start on free ports", started)
+    if len(ports) != 2:
+        cases.finish()
+    console = Console(ports[0])
+    cases.cleanup.append(console)
+
+    def list_services():
+        ok, out = console.run("list")
+        assert ok, out
+        assert any(l.startswith(target + "\t") and "net_console_target" in l for l in out), out
+        assert any("debug_console" in l for l in out), out
+
+    def mem():
+        ok, out = console.run("mem")
+        assert ok, out
+        line = [l for l in out if l.startswith(target + "\t")]
+        assert line and "Kb" in line[0], out
+
+    def stat():
+        ok, out = console.run("stat")
+        assert ok, out
+        line = [l for l in out if l.startswith(target + "\t")]
+        assert line and "message:" in line[0] and "mqlen:" in line[0], out
+
+    def call():
+        ok, out = console.run('call %s "add", 2, 40' % target)
+        assert ok, out
+        assert "1\t42" in out and "n\t1" in out, out
+        ok, out = console.run('call %s "echo", "hi", true' % target)
+        assert ok and "1\thi" in out and "2\ttrue" in out, out
+        ok, out = console.run("call %s nonsense(" % target)
+        assert not ok, out
+
+    def kill():
+        ok, out = console.run("kill " + target)
+        assert ok, out
+        ok, out = console.run("list")
+        assert ok and not any(l.startswith(target + "\t") for l in out), out
+        ok, out = console.run('call %s "echo", 1' % target)
+        assert not ok, "a call to the killed service must fail: %s" % out
+
+    def others():
+        ok, out = console.run("help")
+        assert ok and any(l.startswith("netstat\t") for l in out) and any(l.startswith("call\t") for l in out), out
+        ok, out = console.run("netstat")
+        assert ok and any("type:LISTEN" in l for l in out) and any("type:TCP" in l for l in out), out
+        ok, out = console.run("getenv harbor")
+        assert ok and out == ["0"], out
+        ok, out = console.run("no_such_command")
+        assert not ok and any("Invalid command" in l for l in out), out
+        ok, out = console.run("ping .launcher")
+        assert ok, out
+        ok, out = console.run("info")
+        assert not ok, "info without an address is an error line, not a crash: %s" % out
+        ok, out = console.run("gc")
+        assert ok, out
+
+    def http_refused():
+        status, body = http_get(ports[0], "/list")
+        assert status.startswith("HTTP/1.1 403"), status
+        node.wait_for(r"HTTP request refused")
+
+    def http_enabled():
+        status, body = http_get(ports[1], "/list")
+        assert status.startswith("HTTP/1.1 200"), status
+        assert "<CMD OK>" in body and "debug_console" in body, body
+        status, body = http_get(ports[1], "/nothing_here")
+        assert status.startswith("HTTP/1.1 400"), status
+
+    cases.case("console: list shows the services", list_services)
+    cases.case("console: mem", mem)
+    cases.case("console: stat", stat)
+    cases.case("console: call with Lua arguments", call)
+    cases.case("console: kill", kill)
+    cases.case("console: help, netstat, getenv, ping, gc and an unknown command", others)
+    cases.case("console: HTTP is refused unless enabled", http_refused)
+    cases.case("console: HTTP when enabled", http_enabled)
+    cases.case("console: still answering after all that", lambda: console.run("list")[0] or (_ for _ in ()).throw(
+        AssertionError("list failed")))
+    cases.finish()
+
+
+if __name__ == "__main__":
+    main()

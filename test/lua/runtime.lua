@@ -1,0 +1,103 @@
+-- The core's runtime rules: memory limits, the endless-loop monitor and SIGNAL, the exit monitor,
+-- per-service message logs, STAT.
+local skynet = require "skynet"
+local core = require "skynet.core"
+local test = require "testlib"
+
+test.case("memlimit: a service over its limit gets a Lua error and keeps serving", function()
+    local hog = skynet.newservice("rt_hog")
+    local ok, err = skynet.call(hog, "lua", "grow")
+    test.eq(ok, false, "grow succeeded")
+    assert(err:find("not enough memory", 1, true), err)
+    test.eq(skynet.call(hog, "lua", "ping"), "pong", "ping after the memory error")
+    skynet.kill(hog)
+end)
+
+test.case("endless loop: reported by the monitor, broken by SIGNAL 0, other services keep running", function()
+    local spin = skynet.newservice("rt_spin")
+    local echo = skynet.newservice("rt_echo")
+    local done, err
+    skynet.fork(function()
+        local ok, e = pcall(skynet.call, spin, "lua", "spin")
+        done, err = true, e
+        assert(not ok)
+    end)
+    skynet.sleep(10)
+    -- Meanwhile the other worker still serves.
+    test.eq(skynet.call(echo, "lua", "still here"), "still here", "echo while another service loops")
+    test.eq(done, nil, "the endless call returned early")
+    -- The monitor looks every 5 s; by 11 s it must have seen the loop.
+    skynet.sleep(1100)
+    core.command("SIGNAL", skynet.address(spin) .. " 0")
+    test.wait_until(function() return done end, 500, "the endless call to fail")
+    assert(tostring(err):find("call failed", 1, true), err)
+    local pong, endless = skynet.call(spin, "lua", "ping")
+    test.eq(pong, "pong", "the signalled service serves again")
+    test.eq(endless, true, "endless flag set by the monitor")
+    skynet.kill(spin)
+    skynet.kill(echo)
+end, 2500)
+
+test.case("exit monitor: MONITOR gets a PTYPE_CLIENT from each service that ends", function()
+    local seen = {}
+    skynet.register_protocol {
+        name = "client",
+        id = skynet.PTYPE_CLIENT,
+        unpack = function() return nil end,
+        dispatch = function(_, source) seen[#seen + 1] = source end,
+    }
+    core.command("MONITOR", skynet.address(skynet.self()))
+    test.eq(core.command("MONITOR"), string.format(":%x", skynet.self()), "MONITOR query")
+    local a = skynet.newservice("rt_echo")
+    skynet.kill(a)
+    test.wait_until(function() return seen[1] end, 300, "exit notification")
+    test.eq(seen[1], a, "source of the notification")
+    core.command("MONITOR", ":0")
+end)
+
+test.case("LOGON writes a per-service message log under logpath, LOGOFF stops it", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    if skynet.getenv "logpath" == nil then
+        skynet.setenv("logpath", dir)
+    end
+    local path = skynet.getenv "logpath"
+    local echo = skynet.newservice("rt_echo")
+    core.command("LOGON", skynet.address(echo))
+    skynet.call(echo, "lua", "logged")
+    core.command("LOGOFF", skynet.address(echo))
+    skynet.call(echo, "lua", "not logged")
+    local f = assert(io.open(string.format("%s/%08x.log", path, echo)))
+    local text = f:read "a"
+    f:close()
+    local lines = 0
+    for _ in text:gmatch("[^\n]+") do lines = lines + 1 end
+    test.eq(lines, 1, "logged messages")
+    assert(text:find(string.format(":%08x 10 ", skynet.self()), 1, true), text)
+    skynet.kill(echo)
+end)
+
+test.case("STAT message counts dispatched messages; mqlen; cpu", function()
+    local before = skynet.stat "message"
+    skynet.sleep(1)
+    skynet.sleep(1)
+    local after = skynet.stat "message"
+    assert(after >= before + 2, string.format("%d -> %d", before, after))
+    test.eq(skynet.mqlen(), 0, "mqlen")
+    assert(type(skynet.stat "cpu") == "number")
+    test.eq(core.command("STAT", "nosuch"), "", "unknown STAT")
+end)
+
+test.case("a send to a dead service returns nil; its queued requests get errors", function()
+    local echo = skynet.newservice("rt_echo")
+    skynet.kill(echo)
+    test.eq(skynet.send(echo, "lua", "x"), nil, "send to a dead service")
+    test.raises("call to invalid address", skynet.call, echo, "lua", "x")
+end)
+
+test.case("LAUNCH of an unknown service kind gives nothing", function()
+    test.eq(core.command("LAUNCH", "nosuchkind args"), nil, "LAUNCH result")
+end)
+
+test.run()

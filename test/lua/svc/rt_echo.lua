@@ -1,0 +1,7 @@
+local skynet = require "skynet"
+
+skynet.start(function()
+    skynet.dispatch("lua", function(_, _, ...)
+        skynet.retpack(...)
+    end)
+end)
