@@ -1,0 +1,163 @@
+#include "net/tcp_listener.h"
+
+#include <cerrno>
+
+#include "core/node.h"
+#include "net/address.h"
+#include "net/net_thread.h"
+#include "net/socket_server.h"
+#include "net/stream_socket.h"
+
+namespace skynet {
+
+tcp_listener::tcp_listener(net_thread& thread, int id, uint32_t owner, asio::ip::tcp::acceptor acceptor)
+    : socket_entry(thread, id, owner), acceptor_(std::move(acceptor)), retry_(thread.io()) {
+    asio::error_code ec;
+    auto ep = acceptor_.local_endpoint(ec);
+    if (!ec) {
+        address_ = ep.address().to_string();
+        port_ = ep.port();
+    }
+}
+
+void tcp_listener::opened() {
+    notify(socket_event_type::connect, port_, {}, address_);
+}
+
+void tcp_listener::start(uint32_t requester) {
+    bool first = !started_;
+    owner_ = requester;
+    started_ = true;
+    accepting_ = true;
+    notify(socket_event_type::connect, 0, {}, first ? "start" : "transfer");
+    accept_next();
+}
+
+void tcp_listener::pause() {
+    accepting_ = false;
+    asio::error_code ignore;
+    acceptor_.cancel(ignore);
+}
+
+void tcp_listener::send(byte_buffer, bool) {
+    thread_.server().log("socket-server error: write to listen fd " + std::to_string(id_));
+}
+
+void tcp_listener::accept_next() {
+    if (!accepting_ || accept_in_flight_ || waiting_retry_ || dead_) return;
+    socket_server& server = thread_.server();
+    unsigned index = server.pick_thread();
+    accept_in_flight_ = true;
+    auto self = std::static_pointer_cast<tcp_listener>(shared_from_this());
+    // The connection is accepted straight onto the io_context of the thread that will own it.
+    acceptor_.async_accept(server.thread(index).io(),
+                           [self, index](const asio::error_code& ec, asio::ip::tcp::socket peer) {
+                               self->on_accept(ec, std::move(peer), index);
+                           });
+}
+
+void tcp_listener::on_accept(const asio::error_code& ec, asio::ip::tcp::socket peer, unsigned thread_index) {
+    accept_in_flight_ = false;
+    if (dead_) return;
+    if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        bool no_fd = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                     ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+        // Errors such as ECONNABORTED (the client gave up while waiting) are harmless; still, a run of
+        // them is treated like EMFILE so that no error can make this loop spin.
+        if (no_fd || ++transient_errors_ > 16)
+            back_off(ec, no_fd);
+        else
+            accept_next();
+        return;
+    }
+    transient_errors_ = 0;
+    if (backoff_ms_) {
+        thread_.server().log("socket: accept on listen socket " + std::to_string(id_) + " resumed after " +
+                             std::to_string(failed_attempts_) + " failed attempts");
+        backoff_ms_ = 0;
+        failed_attempts_ = 0;
+    }
+    socket_server& server = thread_.server();
+    asio::error_code perr;
+    auto remote = peer.remote_endpoint(perr);
+    int nid = perr ? -1 : server.slots().reserve(thread_index);
+    if (nid < 0) {
+        if (!perr) server.log("socket-server: too many sockets, connection refused");
+        asio::error_code ignore;
+        peer.close(ignore);
+        accept_next();
+        return;
+    }
+    ++accepted_;
+    std::string text = endpoint_text(remote.address(), remote.port());
+    net_thread& target = server.thread(thread_index);
+    uint32_t owner = owner_;
+    // Registered on its own thread before the owner can hear of it: the owner's start() is posted to
+    // the same thread after this, and a thread runs what is posted to it in order.
+    target.post([&target, nid, owner, text, peer = std::move(peer)]() mutable {
+        if (target.server().stopping()) {
+            target.server().slots().release(nid);
+            return;
+        }
+        auto s = std::make_shared<tcp_stream>(target, nid, owner, std::move(peer));
+        target.add(s);
+        s->accepted(text);
+    });
+    if (!notify(socket_event_type::accept, nid, {}, text)) {
+        // The owner is gone: nobody will ever start or close this connection.
+        target.post([&target, nid] {
+            if (auto s = target.find(nid)) s->abandon();
+        });
+    }
+    accept_next();
+}
+
+void tcp_listener::back_off(const asio::error_code& ec, bool out_of_descriptors) {
+    ++failed_attempts_;
+    if (backoff_ms_ == 0) {
+        backoff_ms_ = first_backoff_ms;
+        thread_.server().log("socket: accept on listen socket " + std::to_string(id_) + " failed (" +
+                             ec.message() + "); accepting paused, retrying with back-off" +
+                             (out_of_descriptors ? " until descriptors are free" : ""));
+    } else if (backoff_ms_ < max_backoff_ms) {
+        backoff_ms_ = backoff_ms_ * 2 > max_backoff_ms ? max_backoff_ms : backoff_ms_ * 2;
+    }
+    transient_errors_ = 0;
+    waiting_retry_ = true;
+    retry_.expires_after(std::chrono::milliseconds(backoff_ms_));
+    auto self = std::static_pointer_cast<tcp_listener>(shared_from_this());
+    retry_.async_wait([self](const asio::error_code& e) {
+        self->waiting_retry_ = false;
+        if (e || self->dead_) return;
+        self->accept_next();
+    });
+}
+
+void tcp_listener::close(bool) {
+    if (dead_) return;
+    notify(socket_event_type::close);
+    destroy();
+}
+
+void tcp_listener::abandon() { destroy(); }
+
+void tcp_listener::destroy() {
+    if (dead_) return;
+    dead_ = true;
+    asio::error_code ignore;
+    retry_.cancel();
+    acceptor_.close(ignore);
+    forget();
+}
+
+void tcp_listener::describe(socket_info& info) const {
+    info.id = id_;
+    info.owner = owner_;
+    info.type = "LISTEN";
+    info.read = accepted_;
+    info.reading = accepting_;
+    info.name = address_ + ":" + std::to_string(port_);
+}
+
+}  // namespace skynet
