@@ -16,7 +16,7 @@ require "skynet.manager"    -- skynet.launch, skynet.name, skynet.abort
 -- rather than hang with no start service.
 local function fatal(what, err)
     skynet.error(string.format("bootstrap: %s failed: %s; aborting", what, tostring(err)))
-    skynet.abort()
+    require("skynet.core").command("ABORT", "1")
 end
 
 -- newservice that reports instead of raising; returns the address or nil.
@@ -70,10 +70,15 @@ local function boot()
         skynet.error("bootstrap: enablessl is set but TLS is not supported by this node; ignored")
     end
 
+    -- skynet keeps an empty node running when the start service fails; a user who typed a wrong name
+    -- is better served by the error and exit code 1 (ABORT takes an exit code here).
     local start = skynet.getenv "start" or "main"
     local ok, err = pcall(skynet.newservice, start)
     if not ok then
-        skynet.error(string.format("bootstrap: start service '%s' failed: %s", start, tostring(err)))
+        skynet.error(string.format("bootstrap: start service '%s' failed: %s; stopping the node", start,
+            tostring(err)))
+        require("skynet.core").command("ABORT", "1")
+        return
     end
     skynet.exit()
 end
