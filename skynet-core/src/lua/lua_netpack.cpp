@@ -77,7 +77,7 @@ int l_filter(lua_State* L) {
                 lua_pushliteral(L, "data");
                 netpack_queue::frame f;
                 q->pop(f);
-                return 1 + push_frame(L, f);
+                return 2 + push_frame(L, f);   // queue, "data", fd, ptr, size
             }
             lua_pushliteral(L, "more");
             return 2;

@@ -144,6 +144,8 @@ int socket_server::connect(uint32_t owner, const std::string& host, int port) {
     unsigned index = pick_thread();
     int id = slots_.reserve(index);
     if (id < 0) return -1;
+    // Writes may be queued at once; they wait in the socket's queue until the connection is up.
+    slots_.set_writable(id, true);
     net_thread& th = *threads_[index];
     th.post([&th, id, owner, host, port] {
         if (th.server().stopping()) {
@@ -276,6 +278,9 @@ int socket_server::udp(uint32_t owner, const std::string& host, int port, std::s
         error = "reach skynet socket number limit";
         return -1;
     }
+    // socket.udp returns before the network thread has the socket: sends made at once must not be
+    // refused, and they are posted behind the registration anyway.
+    slots_.set_writable(id, true);
     th.post([&th, id, owner, sock = std::move(sock)]() mutable {
         if (th.server().stopping()) {
             th.server().slots().release(id);
@@ -313,6 +318,7 @@ int socket_server::udp_dial(uint32_t owner, const std::string& host, int port, s
         error = "reach skynet socket number limit";
         return -1;
     }
+    slots_.set_writable(id, true);
     th.post([&th, id, owner, peer, sock = std::move(sock)]() mutable {
         if (th.server().stopping()) {
             th.server().slots().release(id);

@@ -73,10 +73,13 @@ void tcp_listener::on_accept(const asio::error_code& ec, asio::ip::tcp::socket p
     }
     transient_errors_ = 0;
     if (backoff_ms_) {
-        thread_.server().log("socket: accept on listen socket " + std::to_string(id_) + " resumed after " +
-                             std::to_string(failed_attempts_) + " failed attempts");
         backoff_ms_ = 0;
-        failed_attempts_ = 0;
+        if (pause_logged_) {
+            thread_.server().log("socket: accept on listen socket " + std::to_string(id_) + " resumed after " +
+                                 std::to_string(failed_attempts_) + " failed attempts");
+            pause_logged_ = false;
+            failed_attempts_ = 0;
+        }
     }
     socket_server& server = thread_.server();
     asio::error_code perr;
@@ -90,20 +93,32 @@ void tcp_listener::on_accept(const asio::error_code& ec, asio::ip::tcp::socket p
         return;
     }
     ++accepted_;
+    // Writable before anyone hears of the id: a write posted right after the ACCEPT event queues behind
+    // the registration below on the same thread.
+    server.slots().set_writable(nid, true);
     std::string text = endpoint_text(remote.address(), remote.port());
     net_thread& target = server.thread(thread_index);
     uint32_t owner = owner_;
-    // Registered on its own thread before the owner can hear of it: the owner's start() is posted to
-    // the same thread after this, and a thread runs what is posted to it in order.
-    target.post([&target, nid, owner, text, peer = std::move(peer)]() mutable {
-        if (target.server().stopping()) {
-            target.server().slots().release(nid);
-            return;
-        }
-        auto s = std::make_shared<tcp_stream>(target, nid, owner, std::move(peer));
+    // The socket must be in its thread's table before the owner hears of it, since the owner's start()
+    // is posted right after.  On this very thread that means now: a post made from inside a handler goes
+    // to asio's thread-private queue, which may run after posts other threads make in the meantime.
+    // Another thread's queue is plain FIFO for posts from here, so there a post is enough.
+    auto adopt = [&target, nid, owner, text](asio::ip::tcp::socket& sock) {
+        auto s = std::make_shared<tcp_stream>(target, nid, owner, std::move(sock));
         target.add(s);
         s->accepted(text);
-    });
+    };
+    if (&target == &thread_) {
+        adopt(peer);
+    } else {
+        target.post([&target, nid, adopt, peer = std::move(peer)]() mutable {
+            if (target.server().stopping()) {
+                target.server().slots().release(nid);
+                return;
+            }
+            adopt(peer);
+        });
+    }
     if (!notify(socket_event_type::accept, nid, {}, text)) {
         // The owner is gone: nobody will ever start or close this connection.
         target.post([&target, nid] {
@@ -117,9 +132,14 @@ void tcp_listener::back_off(const asio::error_code& ec, bool out_of_descriptors)
     ++failed_attempts_;
     if (backoff_ms_ == 0) {
         backoff_ms_ = first_backoff_ms;
-        thread_.server().log("socket: accept on listen socket " + std::to_string(id_) + " failed (" +
-                             ec.message() + "); accepting paused, retrying with back-off" +
-                             (out_of_descriptors ? " until descriptors are free" : ""));
+        auto now = std::chrono::steady_clock::now();
+        if (!pause_logged_ && now - last_pause_log_ >= log_interval) {
+            last_pause_log_ = now;
+            pause_logged_ = true;
+            thread_.server().log("socket: accept on listen socket " + std::to_string(id_) + " failed (" +
+                                 ec.message() + "); accepting paused, retrying with back-off" +
+                                 (out_of_descriptors ? " until descriptors are free" : ""));
+        }
     } else if (backoff_ms_ < max_backoff_ms) {
         backoff_ms_ = backoff_ms_ * 2 > max_backoff_ms ? max_backoff_ms : backoff_ms_ * 2;
     }

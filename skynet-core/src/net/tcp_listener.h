@@ -4,8 +4,10 @@
 //
 // When the process runs out of descriptors (EMFILE, ENFILE) accept() fails at once, again and again, as
 // long as connections wait in the backlog.  Instead of spinning, the listener stops accepting and retries
-// after a delay that doubles up to 2 s, logging when it pauses and when it recovers.
+// after a delay that doubles up to 2 s, logging when it pauses and when it recovers (at most one such
+// pair every few seconds: when descriptors come free one by one, pause and resume alternate quickly).
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -32,6 +34,7 @@ public:
 
     static constexpr unsigned first_backoff_ms = 50;
     static constexpr unsigned max_backoff_ms = 2000;
+    static constexpr std::chrono::seconds log_interval{5};
 
 private:
     void accept_next();
@@ -49,7 +52,9 @@ private:
     bool waiting_retry_ = false;
     bool dead_ = false;
     unsigned backoff_ms_ = 0;        // non-zero while recovering from EMFILE
-    unsigned failed_attempts_ = 0;
+    unsigned failed_attempts_ = 0;   // since the last "resumed" log line
+    bool pause_logged_ = false;
+    std::chrono::steady_clock::time_point last_pause_log_{};
     unsigned transient_errors_ = 0;  // consecutive other errors
     uint64_t accepted_ = 0;
 };
