@@ -64,9 +64,10 @@ end
 -- has no master. skynet's cdummy has no LINKMASTER at all, so there the call fails at once with
 -- "call failed"; a skynet user therefore already sees an immediate error, never a silent forever-
 -- wait, and code that treats the return as "master is down" is not misled into acting on it. We
--- keep that behaviour, with a message saying why.
+-- keep that behaviour, with a log line saying why (rather than a stack trace).
 function cmd.LINKMASTER()
-    error("LINKMASTER: there is no master in single-node mode (harbor 0)")
+    skynet.error("LINKMASTER: there is no master in single-node mode; the call fails")
+    skynet.response()(false)
 end
 
 skynet.register_protocol {

@@ -55,9 +55,14 @@ local function on_service_end(handle, reason)
     finish(handle, reason == "exit")
 end
 
+local watch_failed = false
+
 local function watch(handle)
-    if skynet.watch then
-        skynet.watch(handle, on_service_end)
+    local ok, err = pcall(skynet.watch, handle, on_service_end)
+    if not ok and not watch_failed then
+        -- Launches still work through LAUNCHOK / ERROR / REMOVE; only the safety net is missing.
+        watch_failed = true
+        skynet.error("launcher: cannot watch launched services: " .. tostring(err))
     end
 end
 

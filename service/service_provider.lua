@@ -50,12 +50,13 @@ end
 
 -- Forgets a service that ended by itself (or was killed), so that service.new can start it again.
 local function watch(name, addr)
-    if skynet.watch then
-        skynet.watch(addr, function()
-            if rawget(svr, name) and svr[name].address == addr then
-                svr[name] = nil
-            end
-        end)
+    local ok, err = pcall(skynet.watch, addr, function()
+        if rawget(svr, name) and svr[name].address == addr then
+            svr[name] = nil
+        end
+    end)
+    if not ok then
+        skynet.error("service_provider: cannot watch " .. name .. ": " .. tostring(err))
     end
 end
 
