@@ -1,0 +1,2 @@
+-- The main chunk raises: the launch must fail.
+error("svc_mainerror: main chunk failure")
