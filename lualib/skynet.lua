@@ -85,7 +85,8 @@ local trace_source = {}
 -- Three FIFO queues kept as head/tail indexed arrays so that push and pop are O(1).
 local wakeup_queue, wake_head, wake_tail = {}, 1, 0
 local error_queue, err_head, err_tail = {}, 1, 0
-local fork_queue, fork_head, fork_tail = {}, 1, 0
+-- fork_queue holds the threads, fork_body the functions they will run
+local fork_queue, fork_body, fork_head, fork_tail = {}, {}, 1, 0
 
 -- An error unwound a chain of resumptions: queued wakeups and errors still have to be served.
 local flush_pending = false
@@ -229,6 +230,8 @@ end
 ---------------------------------------------------------------------------------------------------
 -- The coroutine pool.  A pooled thread runs one body, cleans its request bookkeeping, parks
 -- itself in the pool and waits for the next body; reusing threads keeps dispatch allocation-free.
+-- The body travels with the first resume, as resume(co, body, args...), so starting a task costs
+-- one resume whether the thread is new or recycled.
 
 local coroutine_pool = setmetatable({}, { __mode = "kv" })
 
@@ -256,30 +259,27 @@ local function release(co, body)
     end
 end
 
-local function co_create(f)
+local function pooled_run(co, body, ...)
+    body(...)
+    release(co, body)
+    coroutine_pool[#coroutine_pool + 1] = co
+    -- parked here until the next task: a tail call, so the stack does not grow
+    return pooled_run(co, coyield "SUSPEND")
+end
+
+local function pooled_entry(body, ...)
+    return pooled_run(corunning(), body, ...)
+end
+
+-- A parked (or new) thread; start it with resume(co, body, args...).
+local function co_get()
     local n = #coroutine_pool
     local co = coroutine_pool[n]
     if co then
         coroutine_pool[n] = nil
-        -- hand over the body; the thread parks again right away waiting for its arguments
-        local saved = running_thread
-        cresume(co, f)
-        running_thread = saved
         return co
     end
-    co = cocreate(function(...)
-        local body = f
-        f = nil
-        body(...)
-        while true do
-            release(co, body)
-            body = nil
-            coroutine_pool[#coroutine_pool + 1] = co
-            body = coyield "SUSPEND"
-            body(coyield())
-        end
-    end)
-    return co
+    return cocreate(pooled_entry)
 end
 
 -- Threads made by skynet.timeout are never pooled: the thread is the handle that killthread and
@@ -433,18 +433,35 @@ local function bad_call(addr, session)
     error("call to invalid address " .. skynet.address(addr), 3)
 end
 
+-- The hottest function: auxsend and yield_call are written out inline here.
 function skynet.call(addr, typename, ...)
-    local tag = session_coroutine_tracetag[running_thread]
+    local co = running_thread
+    local tag = session_coroutine_tracetag[co]
     if tag then
         ctrace(tag, "call", 2)
         csend(addr, PTYPE_TRACE, 0, tag)
     end
     local p = proto[typename]
-    local session = auxsend(addr, p.id, p.pack(...))
+    local session
+    if careful then
+        session = csend(addr, p.id, free_session(), p.pack(...))
+    else
+        session = csend(addr, p.id, nil, p.pack(...))
+        if session and session >= DANGER then
+            enter_careful(session)
+        end
+    end
     if not session then
         bad_call(addr, session)
     end
-    return p.unpack(yield_call(addr, session))
+    watching_session[session] = addr
+    session_id_coroutine[session] = co
+    local ok, msg, sz = coyield "SUSPEND"
+    watching_session[session] = nil
+    if not ok then
+        error "call failed"
+    end
+    return p.unpack(msg, sz)
 end
 
 function skynet.rawcall(addr, typename, msg, sz)
@@ -702,9 +719,10 @@ end
 -- Message dispatch
 
 -- Entered only once the message unpacked cleanly.
-local function start_request(co, session, source, ...)
+local function start_request(co, ...)
     unpacking = nil
-    return suspend(co, resume(co, session, source, ...))
+    running_thread = co
+    return cresume(co, ...)
 end
 
 local function raw_dispatch_message(prototype, msg, sz, session, source)
@@ -751,7 +769,7 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
         return
     end
 
-    local co = co_create(f)
+    local co = co_get()
     session_coroutine_id[co] = session
     session_coroutine_address[co] = source
     local traceflag = p.trace
@@ -770,7 +788,7 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
         end
     end
     unpacking = co
-    return start_request(co, session, source, p.unpack(msg, sz))
+    return suspend(co, start_request(co, f, session, source, p.unpack(msg, sz)))
 end
 
 -- The message could not be unpacked: answer the requester and drop the thread.
@@ -809,10 +827,11 @@ function skynet.dispatch_message(...)
             end
         elseif fork_head <= fork_tail then
             local h = fork_head
-            local co = fork_queue[h]
+            local co, body = fork_queue[h], fork_body[h]
             fork_queue[h] = nil
+            fork_body[h] = nil
             fork_head = h + 1
-            local fok, ferr = pcall(suspend, co, resume(co))
+            local fok, ferr = pcall(suspend, co, resume(co, body))
             if not fok then
                 ok, err = join_error(ok, err, ferr)
             end
@@ -833,17 +852,18 @@ local dispatch_message = skynet.dispatch_message
 
 function skynet.fork(func, ...)
     local n = select("#", ...)
-    local co
-    if n == 0 then
-        co = co_create(func)
-    else
+    local body = func
+    if n > 0 then
         local args = { ... }
-        co = co_create(function()
+        body = function()
             func(table_unpack(args, 1, n))
-        end)
+        end
     end
-    fork_tail = fork_tail + 1
-    fork_queue[fork_tail] = co
+    local co = co_get()
+    local t = fork_tail + 1
+    fork_tail = t
+    fork_queue[t] = co
+    fork_body[t] = body
     return co
 end
 
@@ -938,7 +958,9 @@ function skynet.killthread(thread)
         for i = fork_head, fork_tail do
             if fork_queue[i] == thread then
                 table_move(fork_queue, i + 1, fork_tail, i)
+                table_move(fork_body, i + 1, fork_tail, i)
                 fork_queue[fork_tail] = nil
+                fork_body[fork_tail] = nil
                 fork_tail = fork_tail - 1
                 return thread
             end
@@ -1382,7 +1404,7 @@ end
 -- Answers every request still held and tells every service being called that we are gone, so
 -- nobody waits for us forever.  Shared by skynet.exit and the kill hook.
 local function abandon_all()
-    fork_queue, fork_head, fork_tail = {}, 1, 0
+    fork_queue, fork_body, fork_head, fork_tail = {}, {}, 1, 0
     for co, session in pairs(session_coroutine_id) do
         local addr = session_coroutine_address[co]
         if session ~= 0 and addr then
