@@ -193,8 +193,17 @@ test.case("newservice raises call failed when start fails", function()
     test.raises("call failed", skynet.newservice, "ll_initfail")
 end)
 
-test.case("newservice returns nil when the service exits in start", function()
-    test.eq(skynet.newservice "ll_exitinit", nil, "address")
+local after_exit = false
+skynet.dispatch("lua", function(_, _, what)
+    if what == "after_exit" then
+        after_exit = true
+    end
+end)
+
+test.case("newservice returns nil when the service exits in start; exit never returns", function()
+    test.eq(skynet.newservice("ll_exitinit", skynet.self()), nil, "address")
+    skynet.sleep(5)
+    test.eq(after_exit, false, "code after skynet.exit ran")
 end)
 
 test.case("newservice of a missing service raises", function()

@@ -187,6 +187,54 @@ test.case("genid gives fresh sessions", function()
     test.eq(b ~= a, true, "distinct")
 end)
 
+test.case("trace tags travel with calls", function()
+    test.eq(skynet.tracetag(), nil, "no tag before trace")
+    skynet.trace "messaging test"
+    local tag = skynet.tracetag()
+    test.eq(type(tag), "string", "tag type")
+    test.eq(tag:match("^:(%x+)%-%d+$") ~= nil, true, "tag format " .. tag)
+    test.eq(skynet.call(echo, "lua", "TRACETAG"), tag, "the callee runs under the caller's tag")
+    test.eq(type(skynet.tracelog), "function", "tracelog")
+end)
+
+test.case("traceproto forces tracing of a protocol", function()
+    skynet.call(echo, "debug", "TRACELOG", "lua", true)
+    local tag = skynet.call(echo, "lua", "TRACETAG")
+    test.eq(type(tag), "string", "traced handler has a tag")
+    skynet.call(echo, "debug", "TRACELOG", "lua", false)
+    test.eq(skynet.call(echo, "lua", "TRACETAG"), false, "forced off")
+    skynet.call(echo, "debug", "TRACELOG", "lua", nil)
+    test.eq(skynet.call(echo, "lua", "TRACETAG"), nil, "back to default")
+end)
+
+test.case("forward_type dispatches mapped types without freeing them", function()
+    skynet.register_protocol {
+        name = "ll_fwd",
+        id = 203,
+        pack = skynet.pack,
+        unpack = skynet.unpack,
+    }
+    local fwd = skynet.newservice "ll_forward"
+    local a, b = skynet.call(fwd, "ll_fwd", "via 203")
+    test.eq(a, "forwarded", "mapped type")
+    test.eq(b, "via 203", "payload intact")
+    a, b = skynet.call(fwd, "lua", "plain")
+    test.eq(b, "plain", "unmapped type")
+end)
+
+test.case("filter rewrites messages before dispatch", function()
+    skynet.register_protocol {
+        name = "ll_filtered",
+        id = 204,
+        pack = skynet.pack,
+        unpack = skynet.unpack,
+    }
+    local svc = skynet.newservice "ll_filter"
+    local a, n = skynet.call(svc, "ll_filtered")
+    test.eq(a, "filtered", "rewritten type")
+    test.eq(n >= 2, true, "the filter saw the messages")
+end)
+
 test.run(function()
     echo = skynet.newservice "ll_echo"
 end)

@@ -218,4 +218,12 @@ test.case("a wakeup issued before an error is still served", function()
     test.eq(woke, true, "the waiter was woken")
 end)
 
+test.case("stat, mqlen, endless, task init", function()
+    test.eq(math.type(skynet.mqlen()), "integer", "mqlen")
+    test.eq(skynet.stat "message" > 0, true, "message count")
+    test.eq(type(skynet.stat "cpu"), "number", "cpu")
+    test.eq(skynet.endless(), false, "endless")
+    test.eq(skynet.task "init", nil, "init thread finished")
+end)
+
 test.run()

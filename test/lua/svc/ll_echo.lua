@@ -175,6 +175,10 @@ function cmd.CAPTURE_UNKNOWN()
     skynet.ret()
 end
 
+function cmd.TRACETAG()
+    skynet.retpack(skynet.tracetag())
+end
+
 function cmd.SELF()
     skynet.retpack(skynet.self())
 end
