@@ -68,13 +68,24 @@ TEST_CASE("mailbox: several producers, nothing lost, order kept per sender") {
 
 TEST_CASE("mailbox overload threshold starts at 1024 and doubles") {
     mailbox mq;
-    for (int i = 0; i < 5000; ++i) mq.push(message{0, i, 0, nullptr, 0});
     message out;
-    mq.pop(out);
-    CHECK(mq.take_overload() == 4999);
+    for (int i = 0; i < 1025; ++i) mq.push(message{0, i, 0, nullptr, 0});
+    mq.pop(out);   // 1024 left: not above the threshold
     CHECK(mq.take_overload() == 0);
-    while (mq.length() > 2000) mq.pop(out);
-    CHECK(mq.take_overload() == 0);   // threshold is 2048 now
+    for (int i = 0; i < 5000; ++i) mq.push(message{0, i, 0, nullptr, 0});
+    mq.pop(out);   // 6023 > 1024: reported, threshold 2048
+    mq.pop(out);   // 6022 > 2048: reported, threshold 4096
+    mq.pop(out);   // 6021 > 4096: reported, threshold 8192
+    CHECK(mq.take_overload() == 6021);
+    CHECK(mq.take_overload() == 0);
+    for (int i = 0; i < 100; ++i) mq.pop(out);
+    CHECK(mq.take_overload() == 0);   // below 8192 now
+    while (mq.pop(out)) {
+    }
+    // Drained: the threshold is back at 1024.
+    for (int i = 0; i < 1026; ++i) mq.push(message{0, i, 0, nullptr, 0});
+    mq.pop(out);
+    CHECK(mq.take_overload() == 1025);
 }
 
 TEST_CASE("a closed mailbox refuses pushes and returns what was queued") {
