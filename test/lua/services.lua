@@ -22,6 +22,10 @@ test.case("newservice of an unknown name raises, and the node keeps running", fu
     skynet.kill(addr)
 end)
 
+test.case("a LAUNCH of an unknown module kind raises", function()
+    test.raises("call failed", skynet.call, ".launcher", "lua", "LAUNCH", "no_such_module", "x")
+end)
+
 test.case("a service whose main chunk raises fails its newservice with call failed", function()
     test.raises("call failed", skynet.newservice, "svc_mainerror")
 end)
@@ -52,6 +56,29 @@ test.case("a service killed during its start fails its newservice", function()
         end
     end, 100, "svc_slowstart in the launcher list")
     assert(not done, "newservice returned before the child's start finished")
+    skynet.kill(victim)
+    test.wait_until(function() return done end, 100, "newservice to return")
+    assert(not ok, "newservice of a killed child should raise")
+    assert(tostring(err):find("call failed", 1, true), "error: " .. tostring(err))
+end)
+
+test.case("a child killed during its start without telling the launcher still fails the launch", function()
+    local done, ok, err = false, nil, nil
+    skynet.fork(function()
+        ok, err = pcall(skynet.newservice, "svc_slowstart", "silent")
+        done = true
+    end)
+    local victim
+    test.wait_until(function()
+        for addr, desc in pairs(skynet.call(".launcher", "lua", "LIST")) do
+            if desc == "snlua svc_slowstart silent" then
+                victim = addr
+                return true
+            end
+        end
+    end, 100, "svc_slowstart in the launcher list")
+    -- skynet.kill of a text address is the core KILL alone: no REMOVE reaches the launcher, so only
+    -- its watch on the child can release the pending newservice
     skynet.kill(victim)
     test.wait_until(function() return done end, 100, "newservice to return")
     assert(not ok, "newservice of a killed child should raise")
