@@ -65,6 +65,8 @@ public:
     uint64_t cpu_ns = 0;
     uint64_t dispatch_start_ns = 0;   // 0 when not dispatching
     std::atomic<bool> endless{false};
+    // Bytes held by the service's own heap (the Lua state of snlua), readable from any thread (skynet.memory).
+    std::atomic<size_t> heap_bytes{0};
 
     // Watches (spec §8): who watches this service, and what this service watches.
     struct watch_entry {

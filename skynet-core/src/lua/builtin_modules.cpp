@@ -9,6 +9,8 @@ const luaL_Reg builtin[] = {
     {"skynet.codecache", luaopen_skynet_codecache},
     {"skynet.socketdriver", luaopen_skynet_socketdriver},
     {"skynet.netpack", luaopen_skynet_netpack},
+    {"skynet.multicast.core", luaopen_skynet_multicast_core},
+    {"skynet.memory", luaopen_skynet_memory},
     {nullptr, nullptr},
 };
 }  // namespace

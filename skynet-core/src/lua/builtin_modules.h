@@ -15,4 +15,6 @@ int luaopen_skynet_profile(lua_State* L);
 int luaopen_skynet_codecache(lua_State* L);
 int luaopen_skynet_socketdriver(lua_State* L);
 int luaopen_skynet_netpack(lua_State* L);
+int luaopen_skynet_multicast_core(lua_State* L);
+int luaopen_skynet_memory(lua_State* L);
 }

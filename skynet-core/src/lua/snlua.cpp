@@ -54,6 +54,7 @@ void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     if (ptr) l->mem_ -= osize;
     if (nsize == 0) {
         std::free(ptr);
+        if (l->self_) l->self_->heap_bytes.store(l->mem_, std::memory_order_relaxed);
         return nullptr;
     }
     l->mem_ += nsize;
@@ -67,7 +68,13 @@ void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
         if (l->self_)
             l->owner().logf(l->self_->handle(), "Memory warning %.2f M", double(l->mem_) / (1024 * 1024));
     }
-    return std::realloc(ptr, nsize);
+    void* p = std::realloc(ptr, nsize);
+    if (!p) {
+        l->mem_ = before;
+        return nullptr;
+    }
+    if (l->self_) l->self_->heap_bytes.store(l->mem_, std::memory_order_relaxed);
+    return p;
 }
 
 bool snlua::init(service& self, std::string_view args) {

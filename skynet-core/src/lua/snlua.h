@@ -52,7 +52,7 @@ private:
     int callback_ref_ = LUA_NOREF;
     int killhook_ref_ = LUA_NOREF;
     bool forward_ = false;
-    size_t mem_ = 0;
+    size_t mem_ = 0;   // only the owning worker touches it; service::heap_bytes mirrors it for others
     size_t mem_limit_ = 0;
     size_t mem_report_ = size_t(32) << 20;
 };

@@ -1,0 +1,33 @@
+-- skynet.memory: process totals and per-service Lua heaps.
+local skynet = require "skynet"
+local memory = require "skynet.memory"
+local test = require "testlib"
+
+test.case("total and current are positive; info lists this service's heap", function()
+    assert(memory.total() > 0, "total")
+    local mine = memory.current()
+    assert(mine > 0, "current")
+    local info = memory.info()
+    assert(info[skynet.self()], "this service missing from info")
+    assert(info[skynet.self()] > 0)
+end)
+
+test.case("a service's heap grows in info while it holds memory", function()
+    local before = memory.current()
+    local hold = {}
+    for i = 1, 20000 do hold[i] = { i } end
+    local after = memory.current()
+    assert(after > before + 20000 * 16, string.format("%d -> %d", before, after))
+    hold = nil
+end)
+
+test.case("jestat gives jemalloc's gauges; mallctl of an unknown name gives nothing", function()
+    local st = memory.jestat()
+    assert(type(st) == "table")
+    if next(st) then   -- empty under the sanitizer builds, which do not use jemalloc
+        assert(st.allocated > 0 and st.resident >= st.allocated, "allocated/resident")
+    end
+    test.eq(memory.mallctl("no.such.stat"), nil, "unknown mallctl")
+end)
+
+test.run()
