@@ -39,11 +39,15 @@ public:
             return;
         }
         if (m.type != PTYPE_TEXT) return;
-        if (!path_.empty()) write_timestamp();
-        std::fprintf(file_, "[:%08x] ", m.source);
-        if (m.size) std::fwrite(m.data, 1, m.size, file_);
-        std::fputc('\n', file_);
-        // Flushed per line: a crash or kill -9 must not eat the last lines (skynet #288).
+        // The whole line goes out in one write: Lua's print shares stdout, and must not land inside it.
+        line_.clear();
+        if (!path_.empty()) append_timestamp();
+        char head[16];
+        int n = std::snprintf(head, sizeof head, "[:%08x] ", m.source);
+        line_.append(head, size_t(n));
+        if (m.size) line_.append(static_cast<const char*>(m.data), m.size);
+        line_.push_back('\n');
+        std::fwrite(line_.data(), 1, line_.size(), file_);
         std::fflush(file_);
     }
 
@@ -59,18 +63,20 @@ private:
         }
     }
 
-    void write_timestamp() {
+    void append_timestamp() {
         timeval tv;
         gettimeofday(&tv, nullptr);
         tm t;
         localtime_r(&tv.tv_sec, &t);
-        char buf[32];
+        char buf[48];
         size_t n = std::strftime(buf, sizeof buf, "%d/%m/%y %H:%M:%S", &t);
-        std::fprintf(file_, "%.*s.%02d ", int(n), buf, int(tv.tv_usec / 10000));
+        n += size_t(std::snprintf(buf + n, sizeof buf - n, ".%02d ", int(tv.tv_usec / 10000)));
+        line_.append(buf, n);
     }
 
     FILE* file_ = nullptr;
     std::string path_;
+    std::string line_;
 };
 
 }  // namespace

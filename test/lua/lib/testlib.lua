@@ -19,7 +19,7 @@ function test.case(name, f, timeout)
 end
 
 local function out(line)
-    io.write(line, "\n")
+    io.write(line .. "\n")   -- one write, so no other output lands inside the line
     io.stdout:flush()
 end
 
