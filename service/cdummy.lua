@@ -79,6 +79,11 @@ skynet.register_protocol {
 }
 
 skynet.start(function()
+    -- skynet's cdummy starts the C harbor service here; ours is an empty stand-in, launched so that the
+    -- handles of the services booted after it (datacenterd, service_mgr, the start service) are the same
+    -- as on skynet.
+    require "skynet.manager"
+    skynet.launch("harbor", 0, skynet.self())
     skynet.dispatch("lua", function(_, _, command, ...)
         local f = cmd[command]
         if not f then
