@@ -17,6 +17,24 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKYNET = os.path.abspath(os.path.join(ROOT, os.environ.get("SKYNET_BIN", "./skynet")))
 
+
+
+def _sanitizer():
+    """"address" or "thread" when SKYNET_BIN was built with that sanitizer, else None."""
+    try:
+        with open(SKYNET, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if b"__asan_init" in data:
+        return "address"
+    if b"__tsan_init" in data:
+        return "thread"
+    return None
+
+
+SANITIZER = _sanitizer()
+
 CONFIG = """
 root = "./"
 thread = {thread}
@@ -113,6 +131,11 @@ class Node:
                     return int(line.split()[1])
         return 0
 
+    def sanitizer_reports(self):
+        """Summary lines of sanitizer reports (ThreadSanitizer, AddressSanitizer, LeakSanitizer...)."""
+        with self.cond:
+            return [l for l in self.lines if l.startswith("SUMMARY: ") and "Sanitizer" in l]
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -191,9 +214,17 @@ class Cases:
                     print("---- node output ----\n" + node.output(), flush=True)
 
     def finish(self):
+        nodes = []
         for thing in self.cleanup:
             try:
                 (getattr(thing, "stop", None) or thing.close)()
             except Exception:  # noqa: BLE001
                 pass
+            if isinstance(thing, Node):
+                nodes.append(thing)
+        # In a sanitizer build (make test SAN=...) any report is a failure, whatever the cases said.
+        reports = [r for n in nodes for r in n.sanitizer_reports()]
+        if reports:
+            self.failed += 1
+            print("CASE FAIL sanitizer reports: %d, first: %s" % (len(reports), reports[0]), flush=True)
         sys.exit(1 if self.failed else 0)

@@ -33,7 +33,10 @@ def http_get(port, path):
     s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: e2e\r\n\r\n" % path).encode())
     data = recv_until_closed(s)
     s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
+    # a console without HTTP greets first (telnet style), then refuses
+    at = data.find(b"HTTP/1.1 ")
+    assert at >= 0, "no HTTP status line in %r" % data[:200]
+    head, _, body = data[at:].partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].decode()
     return status, body.decode()
 

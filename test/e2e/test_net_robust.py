@@ -12,7 +12,7 @@ import socket
 import struct
 import time
 
-from nettest import Cases, LineReader, Node, connect, recv_exact, recv_until_closed
+from nettest import SANITIZER, Cases, LineReader, Node, connect, recv_exact, recv_until_closed
 
 
 def closed_by_peer(s):
@@ -115,43 +115,51 @@ def cycles(node, ports):
     while node.fd_count() > fds0 + 2 and time.time() < deadline:
         time.sleep(0.2)
     fds1, rss1 = node.fd_count(), node.rss_kb()
+    print("  fds %d -> %d, VmRSS %d KB -> %d KB" % (fds0, fds1, rss0, rss1))
     assert fds1 <= fds0 + 2, "file descriptors grew from %d to %d" % (fds0, fds1)
-    assert rss1 - rss0 < 24 * 1024, "VmRSS grew from %d KB to %d KB" % (rss0, rss1)
+    if SANITIZER:
+        # the sanitizers keep freed memory on purpose (quarantine, shadow): RSS says nothing there;
+        # leaks are LeakSanitizer's job at exit
+        print("  (VmRSS not checked under the %s sanitizer)" % SANITIZER)
+    else:
+        assert rss1 - rss0 < 24 * 1024, "VmRSS grew from %d KB to %d KB" % (rss0, rss1)
     assert node.alive()
 
 
 def out_of_descriptors():
-    """A node whose descriptor limit is low: the accept loop must pause, not spin, and recover."""
+    """A node whose descriptor limit is low: the accept loop must pause, not spin, and recover.
+    The frame reader serves each connection in a coroutine, so once the limit is reached no descriptor
+    comes free until the clients go: every retry of accept fails for as long as they are held."""
     limit = 48
 
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
-    node = Node(start="echo_main", extra={"echo_host": "127.0.0.1", "echo_port": 0}, preexec_fn=low_limit)
+    node = Node(start="net_frame_reader", preexec_fn=low_limit)
     try:
-        port = int(node.wait_for(r"Listening on port (\d+)\.\.\.").group(1))
+        port = int(node.wait_for(r"FRAME_PORT (\d+)").group(1))
         held = []
-        for _ in range(limit + 10):
+        for _ in range(limit + 20):
             try:
                 held.append(connect(port, timeout=5))
             except OSError:
                 break
         node.wait_for(r"accept on listen socket \d+ failed \(.*\); accepting paused", timeout=30)
-        time.sleep(2)  # stay out of descriptors for a while: the retries must back off
+        time.sleep(3)  # out of descriptors for a while, with connections waiting: retries must back off
         assert node.alive(), "skynet died when out of descriptors"
         for s in held:
             s.close()
         m = node.wait_for(r"accept on listen socket \d+ resumed after (\d+) failed attempts", timeout=30)
         attempts = int(m.group(1))
+        print("  %d failed accept attempts while out of descriptors" % attempts)
         # with back-off that is a handful of retries; a spinning loop would make millions
-        assert attempts < 100, "%d failed accept attempts" % attempts
-        pauses = node.count(r"accepting paused")
-        assert pauses <= 3, "the pause was logged %d times" % pauses
+        assert 1 <= attempts < 100, "%d failed accept attempts" % attempts
+        assert node.count(r"accepting paused") == 1, "the pause should be logged once"
         # and it serves again
         deadline = time.time() + 20
         while True:
             try:
-                echo_line(port)
+                frame_echo(port)
                 break
             except (AssertionError, OSError):
                 if time.time() > deadline:
@@ -159,6 +167,8 @@ def out_of_descriptors():
                 time.sleep(0.2)
     finally:
         node.stop()
+    reports = node.sanitizer_reports()
+    assert not reports, "sanitizer: %s" % reports[0]
 
 
 def main():
@@ -183,7 +193,12 @@ def main():
         cases.case("robust: half a frame then close", half_frame, node, ports)
         cases.case("robust: a flood past the limit is cut off", flood, node, ports)
         cases.case("robust: 2000 connect/close cycles, no fd or memory growth", cycles, node, ports)
-    cases.case("robust: out of file descriptors, accept backs off and recovers", out_of_descriptors)
+    if SANITIZER:
+        # a sanitizer runtime needs descriptors of its own (/proc/self/maps, the symbolizer) and fails
+        # when the process has none left, so this case only runs on the normal build
+        print("  (out-of-descriptors case not run under the %s sanitizer)" % SANITIZER)
+    else:
+        cases.case("robust: out of file descriptors, accept backs off and recovers", out_of_descriptors)
     cases.finish()
 
 

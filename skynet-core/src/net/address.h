@@ -2,6 +2,7 @@
 // ACCEPT event, and the binary UDP address that socket.sendto / socket.udp_address pass around
 // (skynet's: 1 byte protocol, 2 bytes port in network order, then 4 or 16 bytes of address).
 #pragma once
+#include "net/asio_config.h"
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -1,5 +1,6 @@
 // One network thread: an io_context run by a dedicated std::thread, and the table of the sockets it owns.
 #pragma once
+#include "net/asio_config.h"
 #include <cstdint>
 #include <memory>
 #include <optional>

@@ -2,6 +2,7 @@
 // socket by posting a request to the thread (socket_server), never directly.  Handlers of pending
 // operations hold a shared_ptr, so an entry outlives its removal from the thread's table until they ran.
 #pragma once
+#include "net/asio_config.h"
 #include <cstdint>
 #include <memory>
 #include <string_view>

@@ -8,6 +8,7 @@
 // An id that is stale (closed, even if its slot was reused) or was never handed out is rejected before
 // anything is posted: send returns false, close and the others do nothing.
 #pragma once
+#include "net/asio_config.h"
 #include <atomic>
 #include <cstdint>
 #include <memory>

@@ -9,6 +9,7 @@
 // closed its side, writes still go out (half-close); after the owner's close, pending writes go out and
 // then the descriptor is closed.
 #pragma once
+#include "net/asio_config.h"
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -7,6 +7,7 @@
 // after a delay that doubles up to 2 s, logging when it pauses and when it recovers (at most one such
 // pair every few seconds: when descriptors come free one by one, pause and resume alternate quickly).
 #pragma once
+#include "net/asio_config.h"
 #include <chrono>
 #include <cstdint>
 #include <string>

@@ -2,6 +2,7 @@
 // binary address (datagrams are read into a per-thread scratch area, so the copy is exactly the
 // datagram's size).  Sends go out at once when the kernel takes them, else they wait in a queue.
 #pragma once
+#include "net/asio_config.h"
 #include <cstdint>
 #include <deque>
 #include <optional>

@@ -5,6 +5,7 @@
 // high-priority blocks always go before low-priority ones.  Pure data structure, no I/O, so it is tested on
 // its own (test/unit/test_socket_buffer.cpp).
 #pragma once
+#include "net/asio_config.h"
 #include <cstddef>
 #include <deque>
 #include <vector>
