@@ -410,11 +410,18 @@ function COMMAND.cmem()
         return "C memory statistics are not available"
     end
     local info = {}
-    for k, v in pairs(memory.info()) do
-        info[skynet.address(k)] = v
+    if memory.info then
+        for k, v in pairs(memory.info()) do
+            info[skynet.address(k)] = v
+        end
     end
-    info.total = memory.total()
-    info.block = memory.block()
+    -- whichever process totals this build's skynet.memory offers
+    if memory.total then
+        info.total = memory.total()
+    end
+    if memory.block then
+        info.block = memory.block()
+    end
     return info
 end
 

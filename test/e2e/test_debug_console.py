@@ -1,6 +1,8 @@
 """End-to-end test of service/debug_console driven over TCP: list, mem, stat, call, kill, netstat, help,
 unknown commands, and HTTP (refused unless enabled)."""
+import os
 import re
+import tempfile
 
 from nettest import Cases, LineReader, Node, connect, recv_until_closed
 
@@ -117,6 +119,38 @@ def main():
         ok, out = console.run("gc")
         assert ok, out
 
+    def every_command():
+        """Each of skynet's commands answers <CMD OK> or a clean <CMD Error>, and the console goes on."""
+        ok, out = console.run("start net_console_target")
+        assert ok and any("net_console_target" in l for l in out), out
+        fresh = out[0].split("\t")[0]
+        for line in ("task " + fresh, "uniqtask " + fresh, "info " + fresh, "killtask %s nothing" % fresh,
+                     "dbg %s PING" % fresh, "logon " + fresh, "logoff " + fresh, "signal %s 1" % fresh,
+                     "trace %s on" % fresh, "trace %s off" % fresh, "cmem", "service", "clearcache",
+                     "setenv net_console_key hello", "exit " + fresh):
+            ok, out = console.run(line)
+            assert ok, "%s: %s" % (line, out)
+        ok, out = console.run("getenv net_console_key")
+        assert ok and out == ["hello"], out
+        ok, out = console.run("setenv net_console_key again")
+        assert not ok, "setenv of an existing key is an error line: %s" % out
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write("return 6 * 7\n")
+            script = f.name
+        try:
+            ok, out = console.run("inject .launcher " + script)
+            assert ok, out
+        finally:
+            os.unlink(script)
+        ok, out = console.run("inject .launcher /no/such/file.lua")
+        assert ok and any("Can't open" in l for l in out), out
+        for line in ("snax no_such_snax", "start no_such_service", "log no_such_service"):
+            ok, out = console.run(line)
+            assert ok and out == ["Failed"], "%s: %s" % (line, out)
+        for line in ("task", "kill", "call", "ping :7fffff"):
+            ok, out = console.run(line)
+            assert not ok, "%s should fail cleanly: %s" % (line, out)
+
     def http_refused():
         status, body = http_get(ports[0], "/list")
         assert status.startswith("HTTP/1.1 403"), status
@@ -135,6 +169,7 @@ def main():
     cases.case("console: call with Lua arguments", call)
     cases.case("console: kill", kill)
     cases.case("console: help, netstat, getenv, ping, gc and an unknown command", others)
+    cases.case("console: every other command answers OK or a clean error", every_command)
     cases.case("console: HTTP is refused unless enabled", http_refused)
     cases.case("console: HTTP when enabled", http_enabled)
     cases.case("console: still answering after all that", lambda: console.run("list")[0] or (_ for _ in ()).throw(
