@@ -1,9 +1,15 @@
 // Worker threads and the ready queue of services that have messages.
 //
-// Services float between workers (never pinned, so one slow service cannot stall its neighbours).  A worker
-// with nothing to do sleeps on a condition variable; a push wakes one sleeper, and since pushes and the
-// sleepers' check share one mutex, no wake-up is lost.
+// Services float between workers (never pinned, so one slow service cannot stall its neighbours).
+//
+// Waking a sleeping thread costs a futex call on both sides, which in a request/reply exchange would be paid
+// on every message.  So a worker that runs out of work first spins for a short, bounded time (no CPU burnt
+// for long, unlike skynet #1330) before it sleeps, and a push wakes a sleeper only when no worker is
+// spinning.  A spinner that finds work wakes a sleeper if more is queued, so parallelism is not lost.
+// Every change of the spinning/sleeping counts and every final emptiness check happen under one mutex,
+// so no wake-up is lost.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -39,7 +45,9 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<service_ptr> ready_;
+    std::atomic<size_t> ready_count_{0};   // ready_.size(), for spinners that look without the lock
     int sleeping_ = 0;
+    int spinning_ = 0;
     bool quit_ = false;
     std::vector<std::thread> threads_;
 };
