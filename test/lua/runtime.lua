@@ -100,4 +100,37 @@ test.case("LAUNCH of an unknown service kind gives nothing", function()
     test.eq(core.command("LAUNCH", "nosuchkind args"), nil, "LAUNCH result")
 end)
 
+test.case("skynet.profile: start/stop measure CPU time, misuse raises", function()
+    local profile = require "skynet.profile"
+    profile.start()
+    local x = 0
+    for i = 1, 2000000 do x = x + i % 7 end
+    local t = profile.stop()
+    assert(type(t) == "number" and t > 0, tostring(t))
+    test.raises("profile.start() before profile.stop()", profile.stop)
+    profile.start()
+    test.raises("start profile more than once", profile.start)
+    profile.stop()
+    -- The time of a profiled coroutine pauses while it is suspended.
+    local co = coroutine.create(function()
+        profile.start()
+        coroutine.yield()
+        return profile.stop()
+    end)
+    assert(coroutine.resume(co))
+    skynet.sleep(5)
+    local ok, t2 = coroutine.resume(co)
+    assert(ok and t2 < 0.04, tostring(t2))
+end)
+
+test.case("coroutine.wrap is the profiling wrap and propagates errors", function()
+    local gen = coroutine.wrap(function(a)
+        local b = coroutine.yield(a + 1)
+        error("boom " .. b)
+    end)
+    test.eq(gen(1), 2, "first resume")
+    test.raises("boom 5", gen, 5)
+    assert(coroutine.resume ~= nil)
+end)
+
 test.run()

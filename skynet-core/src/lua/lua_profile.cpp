@@ -34,6 +34,14 @@ void push_table(lua_State* L, const char* key) {
     lua_setfield(L, LUA_REGISTRYINDEX, key);
 }
 
+// The snlua of this state, or null outside a service (no registry entry).
+snlua* context(lua_State* L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
+    auto* l = static_cast<snlua*>(lua_touserdata(L, -1));
+    lua_pop(L, 1);
+    return l;
+}
+
 // The coroutine argument at index 1, or the running one; pushes it.
 void push_co(lua_State* L) {
     if (lua_isthread(L, 1))
@@ -57,6 +65,7 @@ int l_start(lua_State* L) {
     lua_pushvalue(L, co);
     lua_pushnumber(L, 0);
     lua_rawset(L, -3);
+    if (auto* l = context(L)) ++l->profiled;
     return 0;
 }
 
@@ -81,6 +90,7 @@ int l_stop(lua_State* L) {
     lua_pushvalue(L, co);
     lua_pushnil(L);
     lua_rawset(L, totals);
+    if (auto* l = context(L); l && l->profiled > 0) --l->profiled;
     lua_pushnumber(L, total);
     return 1;
 }
@@ -120,7 +130,9 @@ int l_resume(lua_State* L) {
     lua_State* co = lua_tothread(L, 1);
     auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(2)));
     int nargs = lua_gettop(L);
-    account(L, co, 1, true);
+    // Only pay for the accounting's table look-ups while some coroutine is profiled.
+    bool accounting = !l || l->profiled > 0;
+    if (accounting) account(L, co, 1, true);
     // Stack: co, original resume, co, args...  so that co stays at index 1 for the accounting afterwards.
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 2);
@@ -129,7 +141,7 @@ int l_resume(lua_State* L) {
     lua_State* previous = l ? l->active.exchange(co, std::memory_order_relaxed) : nullptr;
     lua_call(L, nargs, LUA_MULTRET);
     if (l) l->active.store(previous, std::memory_order_relaxed);
-    account(L, co, 1, false);
+    if (accounting) account(L, co, 1, false);
     return lua_gettop(L) - 1;
 }
 

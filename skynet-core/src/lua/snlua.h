@@ -36,6 +36,8 @@ public:
 
     // The coroutine running right now, so that SIGNAL 0 can hook the code that actually loops.
     std::atomic<lua_State*> active{nullptr};
+    // Coroutines between profile.start and profile.stop; while 0, resume skips the CPU accounting.
+    int profiled = 0;
 
     size_t memory() const { return mem_; }
 
