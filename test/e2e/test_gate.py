@@ -117,7 +117,8 @@ def concurrent(port):
 
 def main():
     cases = Cases()
-    node = Node(start="net_gate_watchdog", extra={"gate_maxclient": MAXCLIENT})
+    # several network threads: accepted connections land on other threads than the listener
+    node = Node(start="net_gate_watchdog", extra={"gate_maxclient": MAXCLIENT, "socket_threads": 3})
     cases.cleanup.append(node)
     port = None
 

@@ -173,7 +173,7 @@ def out_of_descriptors():
 
 def main():
     cases = Cases()
-    node = Node(start="net_robust_main", extra={"echo_host": "127.0.0.1", "echo_port": 0})
+    node = Node(start="net_robust_main", extra={"echo_host": "127.0.0.1", "echo_port": 0, "socket_threads": 2})
     cases.cleanup.append(node)
     ports = {}
 
