@@ -34,30 +34,38 @@ void stream_socket<Stream>::connect(const std::string& host, int port) {
         started_ = true;
         reading_ = true;
         thread_.server().slots().set_writable(id_, true);
-        resolver_.emplace(thread_.io());
         auto self = std::static_pointer_cast<stream_socket>(shared_from_this());
-        resolver_->async_resolve(
-            host, std::to_string(port),
-            [self](const asio::error_code& ec, asio::ip::tcp::resolver::results_type results) {
-                if (self->dead_) return;
-                if (ec) {
-                    self->lost(ec);
-                    return;
-                }
-                asio::async_connect(self->stream_, results,
-                                    [self](const asio::error_code& ec2, const asio::ip::tcp::endpoint& ep) {
-                                        if (self->dead_) return;
-                                        if (ec2) {
-                                            self->lost(ec2);
-                                            return;
-                                        }
-                                        self->peer_ = endpoint_text(ep.address(), ep.port());
-                                        self->on_connected();
-                                        self->notify(socket_event_type::connect, 0, {}, ep.address().to_string());
-                                        self->start_read();
-                                        self->flush();
-                                    });
-            });
+        auto connected = [self](const asio::error_code& ec, const asio::ip::tcp::endpoint& ep) {
+            if (self->dead_) return;
+            if (ec) {
+                self->lost(ec);
+                return;
+            }
+            self->peer_ = endpoint_text(ep.address(), ep.port());
+            self->on_connected();
+            self->notify(socket_event_type::connect, 0, {}, ep.address().to_string());
+            self->start_read();
+            self->flush();
+        };
+        asio::error_code ec;
+        auto ip = asio::ip::make_address(host, ec);
+        if (!ec) {
+            // A numeric address needs no resolver (asio resolves on a helper thread).
+            asio::ip::tcp::endpoint ep(ip, (unsigned short)port);
+            stream_.async_connect(ep, [connected, ep](const asio::error_code& e) { connected(e, ep); });
+            return;
+        }
+        resolver_.emplace(thread_.io());
+        resolver_->async_resolve(host, std::to_string(port),
+                                 [self, connected](const asio::error_code& e,
+                                                   asio::ip::tcp::resolver::results_type results) {
+                                     if (self->dead_) return;
+                                     if (e) {
+                                         self->lost(e);
+                                         return;
+                                     }
+                                     asio::async_connect(self->stream_, results, connected);
+                                 });
     }
 }
 
