@@ -3,7 +3,7 @@
 CXX      ?= g++
 SAN      ?=
 BUILD    := build$(if $(SAN),-$(SAN))
-PKGS     := liblua5.4-dev libjemalloc-dev libasio-dev doctest-dev lua5.4 python3 netcat-openbsd
+PKGS     := liblua5.4-dev libjemalloc-dev libasio-dev doctest-dev lua5.4 python3 netcat-openbsd time
 
 LUA_CFLAGS := -I/usr/include/lua5.4
 CXXFLAGS ?= -O2 -g

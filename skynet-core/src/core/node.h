@@ -107,8 +107,8 @@ private:
     std::vector<std::unique_ptr<node_component>> components_;
     bool profile_ = true;
 
-    uint32_t logger_handle_ = 0;
-    uint32_t bootstrap_handle_ = 0;
+    std::atomic<uint32_t> logger_handle_{0};   // set once at boot, read by every thread that logs
+    std::atomic<uint32_t> bootstrap_handle_{0};
     std::atomic<uint32_t> exit_monitor_{0};
     std::atomic<int> live_{0};
 

@@ -9,6 +9,11 @@
 
 #ifndef SKYNET_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>
+#elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// The sanitizer builds replace malloc with their own allocator, which counts for us (g++ 12 ships no
+// header declaring it).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
+#define SKYNET_SANITIZER_ALLOCATOR 1
 #endif
 
 #include "core/node.h"
@@ -38,6 +43,9 @@ long long jemalloc_stat(const char* name) {
 long long allocated_bytes() {
     long long v = jemalloc_stat("stats.allocated");
     if (v >= 0) return v;
+#ifdef SKYNET_SANITIZER_ALLOCATOR
+    return (long long)__sanitizer_get_current_allocated_bytes();
+#endif
     struct mallinfo2 mi = mallinfo2();
     return (long long)mi.uordblks;
 }
