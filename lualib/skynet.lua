@@ -500,6 +500,10 @@ function skynet.ret(msg, sz)
     end
     local session = session_coroutine_id[co]
     if session == nil then
+        -- the packed message would be lost: free it before raising
+        if sz ~= nil then
+            c.trash(msg, sz)
+        end
         error "No session"
     end
     session_coroutine_id[co] = nil

@@ -14,7 +14,13 @@ require "skynet.manager"
 local test = {}
 local cases = {}
 
+-- TEST_CASE in the environment runs only the cases whose name contains it (plain text).
+local only = os.getenv("TEST_CASE")
+
 function test.case(name, f, timeout)
+    if only and not name:find(only, 1, true) then
+        return
+    end
     cases[#cases + 1] = { name = name, f = f, timeout = timeout }
 end
 
