@@ -32,6 +32,9 @@ public:
     // skynet's per-thread batching weight: -1 means one message per turn, w >= 0 means length >> w.
     int weight(int worker) const;
 
+    // True when no service waits in the ready queue: a worker may keep running its current service.
+    bool idle() const { return ready_count_.load(std::memory_order_acquire) == 0; }
+
     void start(turn_fn turn);
     void push(service_ptr s);
     // Stops the workers after the services already queued have had their turn.
