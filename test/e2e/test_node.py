@@ -92,6 +92,20 @@ def _():
             node.stop()
 
 
+@case("SIGTERM stops a node whose service loops forever, within 5 s plus a margin, exit 0")
+def _():
+    node = Node(write_config(base_config("e2e_stuck")))
+    try:
+        node.wait_for("stuck service up")
+        t0 = time.time()
+        node.signal(signal.SIGTERM)
+        assert node.wait(timeout=10) == 0
+        assert time.time() - t0 < 8, time.time() - t0
+        assert "did not stop in 5 s" in node.output(), node.output()[-500:]
+    finally:
+        node.stop()
+
+
 @case("thread = \"auto\" runs a node")
 def _():
     path = write_config(base_config("e2e_abort").replace("thread = 2", 'thread = "auto"'))

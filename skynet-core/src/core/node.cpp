@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <set>
@@ -184,6 +185,8 @@ int node::send_name(service* from, uint32_t source, std::string_view dest, int t
 // ---- services -------------------------------------------------------------------------------------------
 
 uint32_t node::launch(std::string_view kind, std::string_view args) {
+    // After ABORT nothing new may start, or the node would never finish stopping.
+    if (stopping_.load(std::memory_order_acquire)) return 0;
     auto module = factory_(kind);
     if (!module) {
         logf(current_handle(), "launch %.*s %.*s failed: unknown service kind", int(kind.size()), kind.data(),
@@ -411,6 +414,7 @@ void node::abort(int code) {
         if (!aborting_) exit_code_ = code;
         else if (code != 0) exit_code_ = code;
         aborting_ = true;
+        stopping_.store(true, std::memory_order_release);
         state_cv_.notify_all();
     }
     for (auto& s : registry_.all())
@@ -443,8 +447,19 @@ int node::run() {
     }
 
     std::unique_lock lock(state_mu_);
+    std::chrono::steady_clock::time_point abort_deadline{};
+    bool forced = false;
     for (;;) {
         if (aborting_ && live_.load() <= 1) break;
+        if (aborting_) {
+            // A service stuck in a loop would keep the node up forever: give the others 5 s, then go.
+            auto now = std::chrono::steady_clock::now();
+            if (abort_deadline == std::chrono::steady_clock::time_point{}) abort_deadline = now + std::chrono::seconds(5);
+            if (now > abort_deadline) {
+                forced = true;
+                break;
+            }
+        }
         state_cv_.wait_for(lock, std::chrono::milliseconds(50));
         if (g_term_requested.exchange(false) && !aborting_) {
             lock.unlock();
@@ -461,6 +476,18 @@ int node::run() {
     }
     int code = exit_code_;
     lock.unlock();
+    if (forced) {
+        logf(0, "%d service(s) did not stop in 5 s; exiting anyway", live_.load() - 1);
+        // A worker may be stuck inside a service, so the threads cannot be joined: write the log and leave.
+        for (int i = 0; i < 500; ++i) {
+            service_ptr lg = registry_.grab(logger_handle_);
+            if (!lg || lg->mq().length() == 0) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        std::fflush(stdout);
+        std::fflush(stderr);
+        std::_Exit(code);
+    }
     shutdown();
     return code;
 }

@@ -115,6 +115,7 @@ private:
     std::mutex state_mu_;
     std::condition_variable state_cv_;
     bool aborting_ = false;
+    std::atomic<bool> stopping_{false};   // aborting_, readable without the lock
     int exit_code_ = 0;
 };
 
