@@ -43,6 +43,27 @@ TEST_CASE("registry: handles are unique, a removed handle is not found and not r
     for (int i = 0; i < 100; ++i) CHECK(seen.insert(r.insert(make())).second);
 }
 
+TEST_CASE("registry numbers handles as skynet does, across table doublings and holes") {
+    // Expected values worked out with skynet's rule: four slots at first, doubled when full, and each new
+    // handle is the first index from the last one given whose slot is free.
+    registry r(0);
+    std::vector<uint32_t> got;
+    for (int i = 0; i < 20; ++i) got.push_back(r.insert(make()));
+    for (uint32_t i = 0; i < 20; ++i) CHECK(got[i] == i + 1);   // dense while nothing dies
+
+    registry full(0);
+    for (int i = 0; i < 16; ++i) full.insert(make());   // 16 slots, all taken
+    REQUIRE(full.remove(0x10) != nullptr);
+    CHECK(full.insert(make()) == 0x20);   // :11..:1f collide with live services, :20 lands on the free slot
+
+    registry holes(0);
+    for (int i = 0; i < 9; ++i) holes.insert(make());
+    REQUIRE(holes.remove(2) != nullptr);
+    std::vector<uint32_t> next;
+    for (int i = 0; i < 9; ++i) next.push_back(holes.insert(make()));
+    CHECK(next == std::vector<uint32_t>{0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x12, 0x13});
+}
+
 TEST_CASE("registry local names: bind, duplicate fails, removed with the service") {
     registry r(0);
     uint32_t a = r.insert(make());

@@ -6,9 +6,12 @@ namespace skynet {
 
 namespace {
 constexpr uint32_t index_mask = 0xffffff;
-}
+// skynet starts with four slots; the table only doubles when full, so the starting size decides which
+// handles the first services get (spec appendix: handles are not dense).
+constexpr size_t initial_slots = 4;
+}  // namespace
 
-registry::registry(uint32_t harbor) : harbor_(harbor & 0xff), slots_(16) {}
+registry::registry(uint32_t harbor) : harbor_(harbor & 0xff), slots_(initial_slots) {}
 
 void registry::rehash_locked() {
     std::vector<service_ptr> bigger(slots_.size() * 2);
@@ -21,12 +24,14 @@ void registry::rehash_locked() {
 uint32_t registry::insert(const service_ptr& s) {
     std::unique_lock lock(mu_);
     for (;;) {
-        for (size_t tries = 0; tries < slots_.size(); ++tries) {
-            uint32_t index = next_index_ & index_mask;
-            next_index_ = (next_index_ + 1) & index_mask;
+        // Every pass starts again at next_index_: after a doubling the indexes just tried may have free
+        // slots, and skynet hands out the first of them (a full table of :01..:10 gives :11 next, not :31).
+        uint32_t index = next_index_;
+        for (size_t tries = 0; tries < slots_.size(); ++tries, index = (index + 1) & index_mask) {
             if (index == 0) continue;
             auto& slot = slots_[index & (slots_.size() - 1)];
             if (slot) continue;
+            next_index_ = (index + 1) & index_mask;
             uint32_t handle = (harbor_ << 24) | index;
             s->set_handle(handle);
             slot = s;
