@@ -1,5 +1,7 @@
 #include "core/node.h"
 
+#include "net/socket_event.h"
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -75,8 +77,9 @@ node::node(const std::map<std::string, std::string>& config, module_factory fact
       }),
       monitor_(scheduler_.workers(), [this](uint32_t source, uint32_t dest, uint32_t version) {
           if (auto s = registry_.grab(dest)) s->endless.store(true);
-          logf(dest, "A message from [ :%08x ] to [ :%08x ] maybe in an endless loop (version = %u)", source, dest,
-               version);
+          // skynet's monitor thread logs this with no service of its own, so the line comes from :00000000.
+          logf(0, "error: A message from [ :%08x ] to [ :%08x ] maybe in an endless loop (version = %u)", source,
+               dest, version);
       }) {
     for (const auto& [k, v] : config) env_.set(k, v);
     // Defaults are written back so that skynet.getenv always sees them (skynet's opt* rule).
@@ -93,6 +96,13 @@ node::~node() {
 }
 
 void node::add_component(std::unique_ptr<node_component> c) { components_.push_back(std::move(c)); }
+
+// Frees a message's payload, including what a socket event carries inside it (a read buffer that no Lua
+// code took over).
+static void release_payload(message& m) {
+    if (m.type == PTYPE_SOCKET && m.data) release_socket_event(m);
+    m.free_payload();
+}
 
 // ---- messaging ------------------------------------------------------------------------------------------
 
@@ -201,12 +211,17 @@ uint32_t node::launch(std::string_view kind, std::string_view args) {
     bool ok = s->module()->init(*s, args);
     set_current_handle(saved);
     if (!ok) {
-        logf(saved, "launch %.*s %.*s failed", int(kind.size()), kind.data(), int(args.size()), args.data());
+        logf(saved, "FAILED launch %.*s %.*s", int(kind.size()), kind.data(), int(args.size()), args.data());
         registry_.remove(h);
         s->retire(end_reason::error);
         teardown(s);
         return 0;
     }
+    // skynet announces every launch from the new service. Logged before the service can run, so the line
+    // comes before anything the service logs. The log service's own launch is not announced: there is
+    // nobody to write it yet.
+    if (logger_handle_)
+        logf(h, "LAUNCH %.*s %.*s", int(kind.size()), kind.data(), int(args.size()), args.data());
     // The mailbox was created scheduled; hand it to the workers now that init is done.
     scheduler_.push(std::move(s));
     return h;
@@ -273,7 +288,7 @@ void node::turn(service_ptr s, int worker) {
         }
     }
     if (size_t overload = s->mq().take_overload())
-        logf(s->handle(), "May overload, message queue length = %zu", overload);
+        logf(s->handle(), "error: May overload, message queue length = %zu", overload);
     scheduler_.push(std::move(s));
 }
 
@@ -287,7 +302,7 @@ void node::dispatch_one(service& s, message& m, int worker) {
     if (profile_) s.cpu_ns += steady_ns() - t0;
     s.dispatch_start_ns = 0;
     ++s.message_count;
-    std::free(m.data);
+    release_payload(m);
     set_current_handle(0);
     monitor_.end(worker);
 }
@@ -315,7 +330,7 @@ void node::drop_queued(service& s, std::vector<message>& rest) {
             else if (told_down.insert(m.source).second)
                 send_error(s.handle(), m.source, 0);
         }
-        m.free_payload();
+        release_payload(m);
     }
 }
 
@@ -500,15 +515,16 @@ void node::shutdown() {
     if (service_ptr lg = registry_.grab(logger_handle_)) {
         for (int i = 0; i < 500 && lg->mq().length() > 0; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        registry_.remove(logger_handle_);
-        lg->retire(end_reason::exit);
+        // The logger is not retired before the workers stop: a worker would tear it down and drop what is
+        // still queued.  Once they are gone, this thread writes whatever raced in after the wait.
         scheduler_.stop();
-        // Anything that raced in after the wait is still written, on this thread.
+        registry_.remove(logger_handle_);
         message m;
         while (lg->mq().pop(m)) {
             if (lg->module()) lg->module()->dispatch(*lg, m);
             m.free_payload();
         }
+        lg->retire(end_reason::exit);
         lg->begin_teardown();
         lg->destroy_module();
     } else {
