@@ -140,6 +140,28 @@ def _():
     assert re.search(r"tick \d+", new), "nothing written after the reopen"
 
 
+@case("a user's own C module loads from lua_cpath")
+def _():
+    d = tempfile.mkdtemp(prefix="skynet-e2e-")
+    so = os.path.join(d, "e2e_usermod.so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-I/usr/include/lua5.4", "-o", so,
+                    os.path.join(ROOT, "test", "e2e", "c", "e2e_usermod.c")], check=True, timeout=60)
+    path = write_config(base_config("e2e_cmodule", 'lua_cpath = "%s/?.so"' % d), d)
+    rc, out = run(path)
+    assert rc == 0, (rc, out)
+    assert "usermod twice(21) = 42" in out, out
+
+
+@case("a Lua heap past 32 MB and 64 MB logs memory warnings; no limit, no crash")
+def _():
+    rc, out = run(write_config(base_config("e2e_bigmem")), timeout=60)
+    assert rc == 0, (rc, out[-500:])
+    warnings = re.findall(r"Memory warning (\d+\.\d+) M", out)
+    assert len(warnings) >= 2, out[-1000:]
+    assert float(warnings[0]) >= 32 and float(warnings[1]) >= 64, warnings
+    assert "holding 81920 strings" in out, out[-500:]
+
+
 @case("logservice = snlua runs a Lua log service")
 def _():
     path = write_config(base_config("e2e_abort", 'logservice = "snlua"\nlogger = "e2e_userlog"'))
