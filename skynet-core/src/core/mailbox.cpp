@@ -45,7 +45,9 @@ bool mailbox::pop(message& out) {
     ring_[head_] = message{};
     head_ = (head_ + 1) % ring_.size();
     --count_;
-    if (count_ > overload_threshold_) {
+    // Doubled until it is above the length, as skynet does: one burst is reported once, not once per
+    // doubling on the following pops.
+    while (count_ > overload_threshold_) {
         overload_ = count_;
         overload_threshold_ *= 2;
     }

@@ -277,6 +277,8 @@ void node::turn(service_ptr s, int worker) {
         if (i >= batch && !scheduler_.idle()) break;
         message m;
         if (!s->mq().pop(m)) {
+            // A burst drained within this turn was still an overload: report it before leaving.
+            report_overload(*s);
             // The mailbox is unscheduled now; a retire that raced with the pop is seen here or reschedules.
             if (s->retired()) teardown(s);
             return;
@@ -287,9 +289,13 @@ void node::turn(service_ptr s, int worker) {
             return;
         }
     }
-    if (size_t overload = s->mq().take_overload())
-        logf(s->handle(), "error: May overload, message queue length = %zu", overload);
+    report_overload(*s);
     scheduler_.push(std::move(s));
+}
+
+void node::report_overload(service& s) {
+    if (size_t overload = s.mq().take_overload())
+        logf(s.handle(), "error: May overload, message queue length = %zu", overload);
 }
 
 void node::dispatch_one(service& s, message& m, int worker) {

@@ -91,6 +91,8 @@ public:
 
 private:
     void turn(service_ptr s, int worker);
+    // Logs skynet's "May overload" line if the service's queue passed its threshold since the last report.
+    void report_overload(service& s);
     void dispatch_one(service& s, message& m, int worker);
     void teardown(const service_ptr& s);
     void drop_queued(service& s, std::vector<message>& rest);
