@@ -1,5 +1,5 @@
-"""Log lines that skynet users see and compare against (docs/compatibility.md): launches, overload,
-endless loops."""
+"""What skynet users see and compare against (docs/compatibility.md): handle numbers and the log lines
+of launches, overload and endless loops."""
 import re
 
 from e2e_lib import Node, base_config, case, finish, run, write_config
@@ -22,6 +22,19 @@ def _():
         ("00000009", "snlua e2e_compat_launch child two words"),
     ], launches
     assert "LAUNCH logger" not in out, out
+
+
+@case("handles are numbered as on skynet while the handle table doubles (testmulticast)")
+def _():
+    path = write_config(base_config("e2e_compat_handles"))
+    rc, out = run(path, timeout=30)
+    assert rc == 0, (rc, out)
+    m = re.search(r"children (.*)$", out, re.M)
+    assert m, out
+    # :01..:08 are the boot services and the start service; the table doubles at 16 and skynet keeps
+    # counting from :11 (a gap here, :10 then :31, was the bug)
+    expected = " ".join(":%08x" % h for h in range(0x09, 0x15))
+    assert m.group(1) == expected, m.group(1)
 
 
 @case("an overloaded queue is reported once per burst, with skynet's error: prefix")
