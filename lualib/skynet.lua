@@ -876,7 +876,8 @@ function skynet.timeout(ti, func)
     local co = co_create_timeout(func)
     session_id_coroutine[session] = co
     if timeout_traceback then
-        timeout_traceback[co] = traceback("timeout " .. tostring(ti) .. " created at", 2)
+        -- skynet's wording: when the timer was set, for how long, and the stack of whoever set it
+        timeout_traceback[co] = traceback(string_format("TIMER %d+%s : ", c.now(), math.tointeger(ti) or ti), 2)
     end
     return co
 end

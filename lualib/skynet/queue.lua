@@ -3,54 +3,17 @@
 --   local cs = queue()
 --   cs(f, ...)   -- runs f(...) when no other thread is inside; re-entrant for the owner
 --
--- Waiters sleep with skynet.wait and are let in one by one, in arrival order.  The section is
--- released by a to-be-closed guard, so an error in f, skynet.exit or killthread never leaves it
--- locked.
+-- Built on skynet.queue2's scope lock: waiters are let in one by one, in arrival order, and the
+-- section is released by a to-be-closed guard, so an error in f, skynet.exit or killthread never
+-- leaves it locked.
 
 local skynet = require "skynet"
-
-local corunning = coroutine.running
-local setmetatable = setmetatable
+local queue2 = require "skynet.queue2"
 
 local function queue()
-    local owner = nil
-    local depth = 0
-    local waiting = {}
-    local head, tail = 1, 0
-
-    local function leave()
-        depth = depth - 1
-        if depth > 0 then
-            return
-        end
-        owner = nil
-        -- hand the section to the next waiter that is still alive
-        while head <= tail do
-            local co = waiting[head]
-            waiting[head] = nil
-            head = head + 1
-            if skynet.wakeup(co) then
-                owner = co
-                depth = 0
-                return
-            end
-        end
-        head, tail = 1, 0
-    end
-
-    local guard = setmetatable({}, { __close = leave })
-
+    local lock = queue2()
     return function(f, ...)
-        local me = corunning()
-        if owner ~= nil and owner ~= me then
-            tail = tail + 1
-            waiting[tail] = me
-            skynet.wait(me)
-            -- leave() made us the owner before waking us
-        end
-        owner = me
-        depth = depth + 1
-        local _ <close> = guard
+        local _ <close> = lock()
         return f(...)
     end
 end
