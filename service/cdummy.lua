@@ -54,10 +54,12 @@ function cmd.LINK()
 end
 
 -- harbor.connect(id) waits until harbor `id` connects, which can never happen on a single node.
--- skynet's cdummy logs and leaves the caller hanging forever; we log and answer at once instead.
+-- skynet's cdummy logs and leaves the caller hanging forever. We log the same line and fail the call
+-- (spec §0.3): answering would tell the caller that harbor `id` is connected, and code such as
+-- skynet's testharborlink would go on as if it were.
 function cmd.CONNECT(id)
     skynet.error(string.format("Can't connect to other harbor in single node mode (harbor %s)", tostring(id)))
-    skynet.ret()
+    skynet.response()(false)
 end
 
 -- harbor.linkmaster() waits until the link to the master drops, on a multi-node net. A single node

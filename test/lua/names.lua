@@ -102,9 +102,12 @@ test.case("harbor.linkmaster fails at once on a single node", function()
     test.raises("call failed", harbor.linkmaster)
 end)
 
-test.case("harbor.link and harbor.connect answer at once", function()
+test.case("harbor.link answers at once on a single node", function()
     harbor.link(1)
-    harbor.connect(1)
+end)
+
+test.case("harbor.connect fails at once: no other harbor can ever connect", function()
+    test.raises("call failed", harbor.connect, 2)
 end)
 
 test.run()
