@@ -263,6 +263,7 @@ local function wait_connected(id, accept_cb)
 end
 
 -- open("host:port") / open("[v6]:port") / open(host, port) -> id, or nil and the reason.
+-- Extension: open("unix:/path") connects to a Unix domain socket.
 function socket.open(addr, port)
     local id = driver.connect(addr, port)
     return wait_connected(id)
@@ -435,8 +436,12 @@ end
 
 -- listen(host, port [, backlog]) or listen("host:port") -> id, address, port (the port really bound,
 -- useful with port 0). Accepting starts with socket.start(id, accept_cb).
+-- Extension: listen("unix:/path" [, nil, backlog]) listens on a Unix domain socket and returns
+-- id, "unix:/path", 0; accept_cb then gets "unix:/path" as the address (the clients have none).
 function socket.listen(host, port, backlog)
-    if port == nil then
+    if port == nil and string.sub(host, 1, 5) == "unix:" then
+        -- the driver takes the path as it is; a ':' in it is not a port separator
+    elseif port == nil then
         local h, p = string.match(host, "^%[(.*)%]:(%d+)$")
         if not h then
             h, p = string.match(host, "^(.*):(%d+)$")

@@ -20,6 +20,7 @@
 #include "net/read_buffer.h"
 #include "net/socket_event.h"
 #include "net/socket_server.h"
+#include "net/unix_path.h"
 
 namespace skynet {
 
@@ -292,10 +293,27 @@ struct reason_text {
 
 // ---- TCP ----------------------------------------------------------------------------------------------
 
+// connect("unix:<path>"): our extension.  A malformed path raises, as a malformed port does for TCP.
+int connect_unix(lua_State* L, const address_arg& a, socket_server* s, uint32_t self) {
+    reason_text reason;
+    int id = -1;
+    {
+        std::string path, error;
+        parse_unix_address(a.text, path);
+        id = s->connect_unix(self, path, error);
+        if (id < 0) reason.set(error);
+    }
+    if (id < 0) return luaL_error(L, "connect failed: %s", reason.text);
+    lua_pushinteger(L, id);
+    return 1;
+}
+
 int l_connect(lua_State* L) {
     address_arg a = check_address(L, 1);
     socket_server* s = server(L);
     uint32_t self = self_handle(L);
+    // Only the one-string form: with a port, "unix:..." keeps meaning a host name, as it does on skynet.
+    if (!a.has_port && a.text.starts_with(unix_address_prefix)) return connect_unix(L, a, s, self);
     int id = -1;
     bool bad = false;
     {
@@ -324,13 +342,31 @@ int l_shutdown(lua_State* L) {
     return 1;
 }
 
+// listen("unix:<path>" [, nil, backlog]): our extension.
+int listen_unix(lua_State* L, std::string_view address, int backlog, socket_server* s, uint32_t self) {
+    reason_text reason;
+    int id = -1;
+    {
+        std::string path, error;
+        parse_unix_address(address, path);
+        id = s->listen_unix(self, path, backlog, error);
+        if (id < 0) reason.set(error);
+    }
+    if (id < 0) return luaL_error(L, "Listen error: %s", reason.text);
+    lua_pushinteger(L, id);
+    return 1;
+}
+
 int l_listen(lua_State* L) {
     size_t host_len = 0;
     const char* host = luaL_checklstring(L, 1, &host_len);
-    lua_Integer port = luaL_checkinteger(L, 2);
+    // A Unix path takes no port; with a port, "unix:..." stays a host name (which cannot resolve).
+    bool unix_path = lua_isnoneornil(L, 2) && std::string_view(host, host_len).starts_with(unix_address_prefix);
+    lua_Integer port = unix_path ? 0 : luaL_checkinteger(L, 2);
     int backlog = int(luaL_optinteger(L, 3, default_backlog));
     socket_server* s = server(L);
     uint32_t self = self_handle(L);
+    if (unix_path) return listen_unix(L, std::string_view(host, host_len), backlog, s, self);
     reason_text reason;
     int id = -1;
     {

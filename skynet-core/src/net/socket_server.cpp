@@ -10,8 +10,9 @@
 #include "net/net_thread.h"
 #include "net/socket_event.h"
 #include "net/stream_socket.h"
-#include "net/tcp_listener.h"
+#include "net/stream_listener.h"
 #include "net/udp_socket.h"
+#include "net/unix_path.h"
 
 namespace skynet {
 
@@ -243,6 +244,76 @@ bool socket_server::close(int id, bool hard) {
         if (auto s = th->find(id)) s->close(hard);
     });
     return true;
+}
+
+// ---- Unix domain sockets ------------------------------------------------------------------------------
+
+int socket_server::listen_unix(uint32_t owner, const std::string& path, int backlog, std::string& error) {
+    if (stopping()) {
+        error = "socket server stopped";
+        return -1;
+    }
+    if (!check_unix_path(path, error) || !clear_stale_unix_socket(path, error)) return -1;
+    unsigned index = pick_thread();
+    net_thread& th = *threads_[index];
+    // Bound on the caller's thread as for TCP, so that socket.listen fails at once.
+    asio::local::stream_protocol::acceptor acceptor(th.io());
+    asio::error_code ec;
+    acceptor.open(asio::local::stream_protocol(), ec);
+    if (!ec) acceptor.bind(asio::local::stream_protocol::endpoint(path), ec);
+    if (ec) {
+        error = path + ": " + ec.message();
+        return -1;
+    }
+    // From here on the file is ours: every path below that drops the acceptor also removes it.
+    unix_socket_file file(path);
+    acceptor.listen(backlog > 0 ? backlog : 32, ec);
+    if (ec) {
+        error = path + ": " + ec.message();
+        return -1;
+    }
+    int id = slots_.reserve(index);
+    if (id < 0) {
+        error = "reach skynet socket number limit";
+        return -1;
+    }
+    th.post([&th, id, owner, acceptor = std::move(acceptor), file = std::move(file)]() mutable {
+        if (th.server().stopping()) {
+            th.server().slots().release(id);
+            return;
+        }
+        auto l = std::make_shared<unix_listener>(th, id, owner, std::move(acceptor), std::move(file));
+        th.add(l);
+        l->opened();
+    });
+    return id;
+}
+
+int socket_server::connect_unix(uint32_t owner, const std::string& path, std::string& error) {
+    if (stopping()) {
+        error = "socket server stopped";
+        return -1;
+    }
+    // asio throws on a path that does not fit a sockaddr_un; such a path is refused here instead.
+    if (!check_unix_path(path, error)) return -1;
+    unsigned index = pick_thread();
+    int id = slots_.reserve(index);
+    if (id < 0) {
+        error = "reach skynet socket number limit";
+        return -1;
+    }
+    slots_.set_writable(id, true);
+    net_thread& th = *threads_[index];
+    th.post([&th, id, owner, path] {
+        if (th.server().stopping()) {
+            th.server().slots().release(id);
+            return;
+        }
+        auto s = std::make_shared<unix_stream>(th, id, owner, asio::local::stream_protocol::socket(th.io()));
+        th.add(s);
+        s->connect_path(path);
+    });
+    return id;
 }
 
 // ---- UDP ----------------------------------------------------------------------------------------------

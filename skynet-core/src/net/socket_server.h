@@ -40,6 +40,14 @@ public:
     int listen(uint32_t owner, const std::string& host, int port, int backlog, std::string& error);
     // Connects in the background: CONNECT(peer address) or ERROR(reason) follows.  -1 when out of ids.
     int connect(uint32_t owner, const std::string& host, int port);
+
+    // ---- Unix domain sockets (our extension: socket.listen / socket.open of "unix:<path>") ----
+    // As listen(), on a socket file at `path` (see net/unix_path.h: a stale file is removed first, a path
+    // that is not a socket is refused).  CONNECT(0, "unix:<path>") follows.  -1 and `error` on failure.
+    int listen_unix(uint32_t owner, const std::string& path, int backlog, std::string& error);
+    // As connect(): CONNECT("unix:<path>") or ERROR(reason) follows.  -1 and `error` for a malformed path
+    // or when out of ids.
+    int connect_unix(uint32_t owner, const std::string& path, std::string& error);
     // Wraps an OS descriptor (socket.stdin); CONNECT("binding") follows.  -1 when out of ids.
     int bind(uint32_t owner, int fd);
     // Starts reading (accepting) or resumes a paused socket; the requester becomes the owner.

@@ -6,6 +6,7 @@
 #include "net/address.h"
 #include "net/net_thread.h"
 #include "net/socket_server.h"
+#include "net/unix_path.h"
 
 namespace skynet {
 
@@ -66,6 +67,29 @@ void stream_socket<Stream>::connect(const std::string& host, int port) {
                                      }
                                      asio::async_connect(self->stream_, results, connected);
                                  });
+    }
+}
+
+template <class Stream>
+void stream_socket<Stream>::connect_path(const std::string& path) {
+    if constexpr (is_unix) {
+        // As for TCP: reads by itself once connected, and writes queue until then.
+        started_ = true;
+        reading_ = true;
+        thread_.server().slots().set_writable(id_, true);
+        peer_ = unix_address_text(path);
+        auto self = std::static_pointer_cast<stream_socket>(shared_from_this());
+        stream_.async_connect(asio::local::stream_protocol::endpoint(path), [self](const asio::error_code& ec) {
+            if (self->dead_) return;
+            if (ec) {
+                self->lost(ec);
+                return;
+            }
+            self->on_connected();
+            self->notify(socket_event_type::connect, 0, {}, self->peer_);
+            self->start_read();
+            self->flush();
+        });
     }
 }
 
@@ -269,7 +293,7 @@ void stream_socket<Stream>::destroy() {
     dead_ = true;
     asio::error_code ignore;
     if (resolver_) resolver_->cancel();
-    if constexpr (!is_tcp) {
+    if constexpr (is_descriptor) {
         // A lent descriptor (stdin...) stays open for whoever lent it; only our registration goes.
         if (bound_) {
             stream_.cancel(ignore);
@@ -285,7 +309,7 @@ template <class Stream>
 void stream_socket<Stream>::describe(socket_info& info) const {
     info.id = id_;
     info.owner = owner_;
-    info.type = is_tcp ? "TCP" : "BIND";
+    info.type = is_tcp ? "TCP" : is_unix ? "UNIX" : "BIND";
     info.read = bytes_read_;
     info.write = bytes_written_;
     info.wbuffer = queue_.pending();
@@ -298,10 +322,16 @@ void stream_socket<Stream>::describe(socket_info& info) const {
         asio::error_code ec;
         auto local = stream_.local_endpoint(ec);
         if (!ec) info.local = endpoint_text(local.address(), local.port());
+    } else if constexpr (is_unix) {
+        // An accepted connection is on the listener's path; a connecting one is unnamed.
+        asio::error_code ec;
+        auto local = stream_.local_endpoint(ec);
+        if (!ec && !local.path().empty()) info.local = unix_address_text(local.path());
     }
 }
 
 template class stream_socket<asio::ip::tcp::socket>;
+template class stream_socket<asio::local::stream_protocol::socket>;
 template class stream_socket<asio::posix::stream_descriptor>;
 
 }  // namespace skynet

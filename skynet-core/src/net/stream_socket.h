@@ -1,4 +1,5 @@
-// A byte-stream socket: a TCP connection (connected or accepted) or an OS descriptor wrapped by
+// A byte-stream socket: a TCP connection (connected or accepted), a Unix domain socket connection
+// (socket.open("unix:/path") or accepted by a Unix listener), or an OS descriptor wrapped by
 // socket.bind / socket.stdin.  Lives on one network thread (see socket_entry.h).
 //
 // Reading: one read at a time into a fresh malloc'ed block whose size adapts to the traffic; the block is
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
 #include "net/socket_entry.h"
@@ -30,6 +32,8 @@ public:
 
     // TCP, from socket_server::connect: resolve, connect, then CONNECT(peer) or ERROR(reason).
     void connect(const std::string& host, int port);
+    // Unix, from socket_server::connect_unix: connect to `path` (checked already), then CONNECT or ERROR.
+    void connect_path(const std::string& path);
     // TCP, from an accept: waits, not reading, until someone start()s it.
     void accepted(const std::string& peer);
     // Descriptor, from socket_server::bind: reports CONNECT("binding") and reads at once.
@@ -48,6 +52,8 @@ public:
 
 private:
     static constexpr bool is_tcp = std::is_same_v<Stream, asio::ip::tcp::socket>;
+    static constexpr bool is_unix = std::is_same_v<Stream, asio::local::stream_protocol::socket>;
+    static constexpr bool is_descriptor = std::is_same_v<Stream, asio::posix::stream_descriptor>;
 
     void on_connected();
     void start_read();
@@ -86,6 +92,7 @@ private:
 };
 
 using tcp_stream = stream_socket<asio::ip::tcp::socket>;
+using unix_stream = stream_socket<asio::local::stream_protocol::socket>;
 using fd_stream = stream_socket<asio::posix::stream_descriptor>;
 
 // asio's error codes that mean "the peer is gone" rather than "something is wrong".

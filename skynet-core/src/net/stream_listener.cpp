@@ -1,4 +1,4 @@
-#include "net/tcp_listener.h"
+#include "net/stream_listener.h"
 
 #include <cerrno>
 
@@ -10,21 +10,28 @@
 
 namespace skynet {
 
-tcp_listener::tcp_listener(net_thread& thread, int id, uint32_t owner, asio::ip::tcp::acceptor acceptor)
-    : socket_entry(thread, id, owner), acceptor_(std::move(acceptor)), retry_(thread.io()) {
+template <class Protocol>
+stream_listener<Protocol>::stream_listener(net_thread& thread, int id, uint32_t owner, acceptor_type acceptor,
+                                           unix_socket_file file)
+    : socket_entry(thread, id, owner), acceptor_(std::move(acceptor)), retry_(thread.io()), file_(std::move(file)) {
     asio::error_code ec;
     auto ep = acceptor_.local_endpoint(ec);
-    if (!ec) {
+    if (ec) return;
+    if constexpr (is_unix) {
+        address_ = unix_address_text(ep.path());
+    } else {
         address_ = ep.address().to_string();
         port_ = ep.port();
     }
 }
 
-void tcp_listener::opened() {
+template <class Protocol>
+void stream_listener<Protocol>::opened() {
     notify(socket_event_type::connect, port_, {}, address_);
 }
 
-void tcp_listener::start(uint32_t requester) {
+template <class Protocol>
+void stream_listener<Protocol>::start(uint32_t requester) {
     bool first = !started_;
     owner_ = requester;
     started_ = true;
@@ -33,30 +40,34 @@ void tcp_listener::start(uint32_t requester) {
     accept_next();
 }
 
-void tcp_listener::pause() {
+template <class Protocol>
+void stream_listener<Protocol>::pause() {
     accepting_ = false;
     asio::error_code ignore;
     acceptor_.cancel(ignore);
 }
 
-void tcp_listener::send(byte_buffer, bool) {
+template <class Protocol>
+void stream_listener<Protocol>::send(byte_buffer, bool) {
     thread_.server().log("socket-server error: write to listen fd " + std::to_string(id_));
 }
 
-void tcp_listener::accept_next() {
+template <class Protocol>
+void stream_listener<Protocol>::accept_next() {
     if (!accepting_ || accept_in_flight_ || waiting_retry_ || dead_) return;
     socket_server& server = thread_.server();
     unsigned index = server.pick_thread();
     accept_in_flight_ = true;
-    auto self = std::static_pointer_cast<tcp_listener>(shared_from_this());
+    auto self = std::static_pointer_cast<stream_listener>(shared_from_this());
     // The connection is accepted straight onto the io_context of the thread that will own it.
     acceptor_.async_accept(server.thread(index).io(),
-                           [self, index](const asio::error_code& ec, asio::ip::tcp::socket peer) {
+                           [self, index](const asio::error_code& ec, socket_type peer) {
                                self->on_accept(ec, std::move(peer), index);
                            });
 }
 
-void tcp_listener::on_accept(const asio::error_code& ec, asio::ip::tcp::socket peer, unsigned thread_index) {
+template <class Protocol>
+void stream_listener<Protocol>::on_accept(const asio::error_code& ec, socket_type peer, unsigned thread_index) {
     accept_in_flight_ = false;
     if (dead_) return;
     if (ec) {
@@ -82,8 +93,16 @@ void tcp_listener::on_accept(const asio::error_code& ec, asio::ip::tcp::socket p
         }
     }
     socket_server& server = thread_.server();
+    // The address the owner hears: TCP peers have one (and a peer that already reset has none: such a
+    // connection is dropped here); Unix clients are unnamed, so they go by the listener's path.
+    std::string text;
     asio::error_code perr;
-    auto remote = peer.remote_endpoint(perr);
+    if constexpr (is_unix) {
+        text = address_;
+    } else {
+        auto remote = peer.remote_endpoint(perr);
+        if (!perr) text = endpoint_text(remote.address(), remote.port());
+    }
     int nid = perr ? -1 : server.slots().reserve(thread_index);
     if (nid < 0) {
         if (!perr) server.log("socket-server: too many sockets, connection refused");
@@ -96,15 +115,14 @@ void tcp_listener::on_accept(const asio::error_code& ec, asio::ip::tcp::socket p
     // Writable before anyone hears of the id: a write posted right after the ACCEPT event queues behind
     // the registration below on the same thread.
     server.slots().set_writable(nid, true);
-    std::string text = endpoint_text(remote.address(), remote.port());
     net_thread& target = server.thread(thread_index);
     uint32_t owner = owner_;
     // The socket must be in its thread's table before the owner hears of it, since the owner's start()
     // is posted right after.  On this very thread that means now: a post made from inside a handler goes
     // to asio's thread-private queue, which may run after posts other threads make in the meantime.
     // Another thread's queue is plain FIFO for posts from here, so there a post is enough.
-    auto adopt = [&target, nid, owner, text](asio::ip::tcp::socket& sock) {
-        auto s = std::make_shared<tcp_stream>(target, nid, owner, std::move(sock));
+    auto adopt = [&target, nid, owner, text](socket_type& sock) {
+        auto s = std::make_shared<stream_socket<socket_type>>(target, nid, owner, std::move(sock));
         target.add(s);
         s->accepted(text);
     };
@@ -128,7 +146,8 @@ void tcp_listener::on_accept(const asio::error_code& ec, asio::ip::tcp::socket p
     accept_next();
 }
 
-void tcp_listener::back_off(const asio::error_code& ec, bool out_of_descriptors) {
+template <class Protocol>
+void stream_listener<Protocol>::back_off(const asio::error_code& ec, bool out_of_descriptors) {
     ++failed_attempts_;
     if (backoff_ms_ == 0) {
         backoff_ms_ = first_backoff_ms;
@@ -146,7 +165,7 @@ void tcp_listener::back_off(const asio::error_code& ec, bool out_of_descriptors)
     transient_errors_ = 0;
     waiting_retry_ = true;
     retry_.expires_after(std::chrono::milliseconds(backoff_ms_));
-    auto self = std::static_pointer_cast<tcp_listener>(shared_from_this());
+    auto self = std::static_pointer_cast<stream_listener>(shared_from_this());
     retry_.async_wait([self](const asio::error_code& e) {
         self->waiting_retry_ = false;
         if (e || self->dead_) return;
@@ -154,30 +173,39 @@ void tcp_listener::back_off(const asio::error_code& ec, bool out_of_descriptors)
     });
 }
 
-void tcp_listener::close(bool) {
+template <class Protocol>
+void stream_listener<Protocol>::close(bool) {
     if (dead_) return;
-    notify(socket_event_type::close);
+    // Closed first, so that when the owner hears CLOSE the port is free and a Unix socket file is gone.
     destroy();
+    notify(socket_event_type::close);
 }
 
-void tcp_listener::abandon() { destroy(); }
+template <class Protocol>
+void stream_listener<Protocol>::abandon() { destroy(); }
 
-void tcp_listener::destroy() {
+template <class Protocol>
+void stream_listener<Protocol>::destroy() {
     if (dead_) return;
     dead_ = true;
     asio::error_code ignore;
     retry_.cancel();
     acceptor_.close(ignore);
+    file_.reset();
     forget();
 }
 
-void tcp_listener::describe(socket_info& info) const {
+template <class Protocol>
+void stream_listener<Protocol>::describe(socket_info& info) const {
     info.id = id_;
     info.owner = owner_;
     info.type = "LISTEN";
     info.read = accepted_;
     info.reading = accepting_;
-    info.name = address_ + ":" + std::to_string(port_);
+    info.name = is_unix ? address_ : address_ + ":" + std::to_string(port_);
 }
+
+template class stream_listener<asio::ip::tcp>;
+template class stream_listener<asio::local::stream_protocol>;
 
 }  // namespace skynet
