@@ -64,7 +64,7 @@ unit: deps $(BUILD)/unit_tests
 
 # Every kind of test; the last line is "N passed, N failed".
 test: deps $(BIN) $(BUILD)/unit_tests
-	@SKYNET_BIN=./$(BIN) UNIT_BIN=$(BUILD)/unit_tests python3 test/run_all.py
+	@SKYNET_BIN=./$(BIN) UNIT_BIN=$(BUILD)/unit_tests $(if $(SAN),TEST_FILE_TIMEOUT=600) python3 test/run_all.py
 
 bench: all
 	@bash test/bench/run.sh
