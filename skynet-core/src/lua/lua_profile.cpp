@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "lua/builtin_modules.h"
+#include "lua/compile_cache.h"
 #include "lua/snlua.h"
 
 namespace skynet {
@@ -180,6 +181,11 @@ int l_wrap(lua_State* L) {
 
 int l_cache_noop(lua_State*) { return 0; }
 
+int l_cache_clear(lua_State*) {
+    clear_compile_cache();
+    return 0;
+}
+
 }  // namespace
 
 }  // namespace skynet
@@ -210,7 +216,7 @@ extern "C" int luaopen_skynet_codecache(lua_State* L) {
     using namespace skynet;
     luaL_checkversion(L);
     lua_createtable(L, 0, 3);
-    lua_pushcfunction(L, l_cache_noop);
+    lua_pushcfunction(L, l_cache_clear);
     lua_setfield(L, -2, "clear");
     lua_pushcfunction(L, l_cache_noop);
     lua_setfield(L, -2, "mode");

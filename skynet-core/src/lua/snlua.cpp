@@ -5,6 +5,7 @@
 
 #include "core/node.h"
 #include "lua/builtin_modules.h"
+#include "lua/compile_cache.h"
 
 namespace skynet {
 
@@ -103,6 +104,7 @@ void snlua::boot() {
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
     luaL_openlibs(L);
+    install_compile_cache(L);
     preload_builtin_modules(L);
 
     lua_pushlightuserdata(L, this);
