@@ -1,0 +1,82 @@
+"""Overload (issue 6): one service receives 5 million messages faster than it handles them.
+
+Overload warnings appear, the debug console answers `list` and `stat` within a second while the flood runs,
+and every message is delivered, in order per producer. `stat` is given its own timeout of 0.5 s (the
+console's `stat <centiseconds>`): the flooded service cannot answer a STAT queued behind millions of
+messages, and the console shows it as TIMEOUT instead of waiting for it.
+"""
+import re
+import time
+
+from nettest import SANITIZER, Cases, LineReader, Node, connect
+
+MESSAGES = 5000000 if SANITIZER is None else 500000
+
+
+class Console:
+    def __init__(self, port):
+        self.s = connect(port)
+        self.r = LineReader(self.s)
+        welcome = self.r.readline()
+        assert welcome == "Welcome to skynet console", welcome
+
+    def run(self, line):
+        """Sends a command; returns (ok, output lines, seconds until the answer ended)."""
+        t0 = time.monotonic()
+        self.s.sendall(line.encode() + b"\n")
+        out = []
+        while True:
+            l = self.r.readline()
+            if l in ("<CMD OK>", "<CMD Error>"):
+                return l == "<CMD OK>", out, time.monotonic() - t0
+            out.append(l)
+
+
+def main():
+    cases = Cases()
+    node = Node(start="ov_main", thread=4, extra={"ov_messages": MESSAGES, "ov_producers": 2})
+    cases.cleanup.append(node)
+    state = {}
+
+    def console_answers_during_flood():
+        port = int(node.wait_for(r"Start debug console at 127\.0\.0\.1:(\d+)").group(1))
+        consumer = node.wait_for(r"overload: consumer (:[0-9a-f]{8})").group(1)
+        node.wait_for(r"overload: flood started")
+        console = Console(port)
+        cases.cleanup.append(console.s)
+        backlogged = 0
+        for _ in range(3):
+            ok, out, took = console.run("list")
+            assert ok and took < 1.0, ("list", ok, took, out[:5])
+            assert any(l.startswith(consumer + "\t") for l in out), out
+            ok, out, took = console.run("stat 50")
+            assert ok and took < 1.0, ("stat", ok, took, out[:5])
+            row = [l for l in out if l.startswith(consumer + "\t")]
+            assert len(row) == 1, out
+            if row[0] == consumer + "\tTIMEOUT":
+                backlogged += 1
+            time.sleep(0.3)
+        # The answers above count only if they came while the flood was still queued at the consumer.
+        assert backlogged >= 1, "the consumer answered every STAT at once: the flood never backed up"
+        assert node.count(r"overload: delivered") == 0, "the flood was over before the console was asked"
+
+    def every_message_delivered():
+        m = node.wait_for(r"overload: delivered (\d+) of (\d+), (\d+) out of order", timeout=150)
+        assert int(m.group(1)) == MESSAGES and int(m.group(2)) == MESSAGES, m.group(0)
+        assert int(m.group(3)) == 0, m.group(0)
+
+    def overload_warnings():
+        lengths = [int(x) for x in re.findall(r"May overload, message queue length = (\d+)", node.output(100000))]
+        assert lengths, "no overload warning"
+        assert max(lengths) > 100000, lengths
+        state["lengths"] = lengths
+
+    cases.case("the debug console answers list and stat within a second during the flood",
+               console_answers_during_flood)
+    cases.case("every one of the flood's messages is delivered, in order", every_message_delivered)
+    cases.case("the flood is reported as 'May overload, message queue length = N'", overload_warnings)
+    cases.finish()
+
+
+if __name__ == "__main__":
+    main()
