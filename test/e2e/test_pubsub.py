@@ -185,6 +185,7 @@ class PubSubTest:
         self.path = os.path.join(self.dir, "hub.sock")
         self.node = Node(config_text=config_text(self.path))
         cases.cleanup.append(self.node)
+        cases.cleanup.append(_TempDir(self.dir))   # after the node: it is removed once the node stopped
         self.comms = []
         self.node.wait_for(r"monitor: watching alpha, beta, types", timeout=WAIT)
         m = self.node.wait_for(r"pubsub: listening for TCP clients on 127\.0\.0\.1:(\d+)", timeout=WAIT)
@@ -590,6 +591,14 @@ class PubSubTest:
         assert not os.path.exists(self.path), "the socket file was removed at stop"
 
 
+class _TempDir:
+    def __init__(self, path):
+        self.path = path
+
+    def stop(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 class _Proc:
     def __init__(self, p):
         self.p = p
@@ -619,7 +628,6 @@ def main():
         cases.case("TCP clients, and dispatch in wait() as in the Echo tutorial", t.tcp_and_wait_dispatch)
         cases.case("the chat program exchanges lines between two clients", t.chat)
         cases.case("stopping the node removes the socket file", t.stop_removes_socket)
-        shutil.rmtree(t.dir, ignore_errors=True)
     cases.finish()
 
 
