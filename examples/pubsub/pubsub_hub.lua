@@ -154,14 +154,14 @@ local function publish(member, name, msgtype, body)
         return false, wire.E_TYPE_MISMATCH, "'*' is not a message type"
     end
     local ch = channels[name]
-    counters.published = counters.published + 1
-    if ch == nil then
-        return 0
-    end
-    if ch.type and ch.type ~= msgtype then
+    if ch and ch.type and ch.type ~= msgtype then
         counters.refused = counters.refused + 1
         return false, wire.E_TYPE_MISMATCH,
             string_format("channel '%s' carries '%s', not '%s'", name, ch.type, msgtype)
+    end
+    counters.published = counters.published + 1
+    if ch == nil then
+        return 0
     end
     local frame   -- built once, for the first client
     local n = 0
