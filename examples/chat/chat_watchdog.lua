@@ -2,7 +2,8 @@
 -- (the agent owns the socket from then on and reads its lines). It plays the parts that service/gate and
 -- the watchdog play in a skynet server with a framed protocol; see README.md for why no gate here.
 --
---   skynet.call(watchdog, "lua", "start", { host =, port =, maxclient = }) -> address, port (really bound)
+--   skynet.call(watchdog, "lua", "start", { host =, port =, maxclient =, backlog = })
+--       -> address, port (really bound)
 --   skynet.call(watchdog, "lua", "stop")    stops accepting; the connected clients stay
 --   skynet.call(watchdog, "lua", "count")   -> connected clients
 --   skynet.send(watchdog, "lua", "gone", fd)    from an agent whose connection ended
@@ -51,7 +52,9 @@ local CMD = {}
 function CMD.start(conf)
     assert(listen_id == nil, "chat_watchdog: already started")
     maxclient = conf.maxclient or maxclient
-    local id, addr, port = socket.listen(conf.host or "0.0.0.0", conf.port or 0)
+    -- A deep accept queue: with skynet's default of 32, a burst of connections overflows it and the
+    -- kernel drops the handshakes it cannot queue, so those clients wait seconds for their welcome.
+    local id, addr, port = socket.listen(conf.host or "0.0.0.0", conf.port or 0, conf.backlog or 1024)
     listen_id = id
     socket.start(id, accept)
     return addr, port
