@@ -23,7 +23,8 @@ local nick
 local joined = {}   -- room -> true
 local order = {}    -- rooms in the order they were joined (the current one is the last)
 local current       -- the room plain lines are said to
-local done = false
+local done = false  -- no more output: the client quit or went away
+local history_wait = {} -- room -> the coroutine of a /join waiting for the room's history
 
 local function send_line(text)
     if not done then
@@ -41,7 +42,7 @@ end
 
 -- Control characters (escape sequences...) from other clients are not passed to terminals.
 local function printable(text)
-    return (text:gsub("[%z\1-\8\11-\31\127]", "?"))
+    return (text:gsub("[\0-\8\11-\31\127]", "?"))
 end
 
 local function valid_name(name)
@@ -85,18 +86,24 @@ function SHOW.rename(m)
     send_line(string.format("[%s] * %s is now %s", m.room, m.user, m.new))
 end
 
+-- The history comes right after the answer to join_room. The /join waits for it (history_wait), so that
+-- it is shown before the output of the client's next line.
 function SHOW.history(m)
     local list = m.messages
     local first = math.max(1, #list - HISTORY_SHOWN + 1)
-    if first > #list then
-        return -- a new room: nothing to show
+    if first <= #list then -- (a new room has nothing to show)
+        info(string.format("history of %s: %d message%s", m.room, #list - first + 1,
+            #list - first + 1 == 1 and "" or "s"))
+        for i = first, #list do
+            local h = list[i]
+            send_line(string.format("[%s] (%s) %s: %s", m.room, os.date("%H:%M:%S", math.floor(h.time)),
+                h.user, printable(h.text)))
+        end
     end
-    info(string.format("history of %s: %d message%s", m.room, #list - first + 1,
-        #list - first + 1 == 1 and "" or "s"))
-    for i = first, #list do
-        local h = list[i]
-        send_line(string.format("[%s] (%s) %s: %s", m.room, os.date("%H:%M:%S", math.floor(h.time)), h.user,
-            printable(h.text)))
+    local co = history_wait[m.room]
+    if co then
+        history_wait[m.room] = nil
+        skynet.wakeup(co)
     end
 end
 
@@ -147,8 +154,13 @@ local function join(room, created)
     end
     joined[room] = true
     set_current(room)
-    -- the history (a message of the hub) follows this answer
     info((created and "created and joined " or "joined ") .. room .. "; you talk in " .. room)
+    -- the history (a message of the hub) follows the answer; it cannot have been shown yet, since this
+    -- coroutine has not yielded since the answer came
+    local me = coroutine.running()
+    history_wait[room] = me
+    skynet.sleep(300, me)
+    history_wait[room] = nil
 end
 
 function COMMAND.create(room)
@@ -227,6 +239,7 @@ end
 
 function COMMAND.quit()
     info("bye")
+    done = true -- the last line the client gets
     return "quit"
 end
 

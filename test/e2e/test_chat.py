@@ -260,6 +260,19 @@ def quit_cleanly():
     assert bob.closed(), "connection still open after /quit"
     alice.expect(r"\[lobby\] \* bob quit")
     alice.cmd("/who", r"\* in lobby: alice")
+    # lines sent together are answered in order: the history of a /join comes before the next answer,
+    # and "* bye" is the last line
+    eve = named(port, "eve")
+    eve.s.sendall(b"/join lobby\n/who\n/quit\n")
+    eve.expect(r"\* joined lobby; you talk in lobby")
+    n = int(eve.expect(r"\* history of lobby: (\d+) messages?").group(1))
+    for _ in range(n):
+        eve.expect(r"\[lobby\] \(\d\d:\d\d:\d\d\) \w+: .*")
+    eve.expect(r"\* in lobby: alice, eve")
+    eve.expect(r"\* bye")
+    assert eve.closed() and eve.buf == b"", "more after bye: %r" % eve.buf
+    alice.expect(r"\[lobby\] \* eve joined")
+    alice.expect(r"\[lobby\] \* eve quit")
 
 
 @case("chat: unknown commands, unknown rooms and bad arguments get error lines")
