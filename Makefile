@@ -30,7 +30,7 @@ UNIT_SRCS := $(sort $(wildcard test/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
 BIN       := $(if $(SAN),$(BUILD)/skynet,skynet)
 
-.PHONY: all deps run test unit lua-test e2e bench clean
+.PHONY: all deps run test unit lua-test e2e bench clean fuzz
 
 all: deps $(BIN)
 
@@ -69,7 +69,48 @@ test: deps $(BIN) $(BUILD)/unit_tests
 bench: all
 	@bash test/bench/run.sh
 
+# libFuzzer targets (test/fuzz/fuzz_*.cpp), built with clang into build-fuzz/ with AddressSanitizer and
+# UBSan; each runs FUZZ_SECONDS on its seed corpus (test/fuzz/corpus/<target>/) plus what earlier runs
+# found (build-fuzz/corpus/<target>/). A crash stops `make fuzz` and leaves the input in build-fuzz/crashes/.
+# FUZZ_TARGETS=fuzz_unpack runs only the named targets.
+FUZZ_CXX      ?= clang++-14
+FUZZ_SECONDS  ?= 60
+FUZZ_BUILD    := build-fuzz
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CXXFLAGS := -O1 -g -std=c++20 -Wall -Wextra -Werror -pthread -Iskynet-core/src -Itest/fuzz $(LUA_CFLAGS) \
+                 -DASIO_STANDALONE -DASIO_NO_DEPRECATED -DSKYNET_NO_JEMALLOC $(FUZZ_SAN)
+FUZZ_TARGETS  ?= $(patsubst test/fuzz/%.cpp,%,$(sort $(wildcard test/fuzz/fuzz_*.cpp)))
+FUZZ_OBJS     := $(SRCS:%.cpp=$(FUZZ_BUILD)/%.o)
+# Kept, so that a second `make fuzz` does not rebuild the targets.
+.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/test/fuzz/%.o)
+
+# clang and its libFuzzer runtime are needed only here.
+fuzz: PKGS += clang-14 libclang-rt-14-dev
+
+$(FUZZ_BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libskynet.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/test/fuzz/fuzz_%.o $(FUZZ_BUILD)/libskynet.a
+	$(FUZZ_CXX) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ -llua5.4 -ldl -pthread
+
+fuzz: deps $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- \
+			$$( [ -f test/fuzz/$$t.dict ] && echo -dict=test/fuzz/$$t.dict ) \
+			$(FUZZ_BUILD)/corpus/$$t test/fuzz/corpus/$$t 2>&1 | grep -E "^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==|SUMMARY|FUZZ PROPERTY|artifact_prefix|Test unit written)" || true; \
+		if ls $(FUZZ_BUILD)/crashes/$$t-* >/dev/null 2>&1; then echo "fuzz: $$t found a crash: $$(ls $(FUZZ_BUILD)/crashes/$$t-*)"; exit 1; fi; \
+	done
+
 clean:
-	rm -rf build build-address build-thread skynet
+	rm -rf build build-address build-thread build-fuzz skynet
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
