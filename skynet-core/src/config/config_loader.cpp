@@ -159,7 +159,13 @@ int include(lua_State* L) {
     const char* code = lua_tolstring(L, -1, &code_len);
     const char* chunk_name = lua_pushfstring(L, "@%s", shown);
     if (luaL_loadbufferx(L, code, code_len, chunk_name, "t") != LUA_OK) {
-        return lua_error(L);  // "file:line: message" from the parser
+        // A syntax error reads "file:line: message"; the refusal of a precompiled (binary) chunk does not
+        // name the file, so it gets the name in front.
+        const char* msg = lua_tostring(L, -1);
+        if (msg != nullptr && std::strncmp(msg, shown, std::strlen(shown)) != 0) {
+            lua_pushfstring(L, "%s: %s", shown, msg);
+        }
+        return lua_error(L);
     }
     // A main chunk's first upvalue is its _ENV.
     lua_pushvalue(L, lua_upvalueindex(env_upvalue));
