@@ -7,8 +7,10 @@ Kinds of test, each case counted:
     prints "CASE PASS <case>" / "CASE FAIL <case>: why" and "TESTS DONE" (a file that never says DONE,
     hangs past its time limit or crashes counts as one more failure);
   * end-to-end tests: each test/e2e/test_*.py is run with python3 and prints the same CASE lines.
-Environment: SKYNET_BIN (default ./skynet), UNIT_BIN, TEST_FILTER (substring of file names to run),
-TEST_JOBS (parallel files, default 3).
+Environment: SKYNET_BIN (default ./skynet), UNIT_BIN, TEST_FILTER (substring of file names to run; several
+separated by commas run every file that contains any of them; "unit" selects the unit tests),
+TEST_JOBS (parallel files, default 3), TEST_KINDS (comma-separated kinds to run among unit, lua, e2e;
+default all of them).
 """
 import concurrent.futures
 import os
@@ -20,15 +22,23 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SKYNET = os.environ.get("SKYNET_BIN", "./skynet")
 UNIT = os.environ.get("UNIT_BIN")
-FILTER = os.environ.get("TEST_FILTER", "")
+FILTERS = [f for f in os.environ.get("TEST_FILTER", "").split(",") if f]
+
+
+def selected(name):
+    """Whether a file (or "unit") is among those TEST_FILTER selects; everything without a filter."""
+    return not FILTERS or any(f in name for f in FILTERS)
+
+
 JOBS = int(os.environ.get("TEST_JOBS", "3"))
 FILE_TIMEOUT = int(os.environ.get("TEST_FILE_TIMEOUT", "180"))
+KINDS = set(k.strip() for k in os.environ.get("TEST_KINDS", "unit,lua,e2e").split(",") if k.strip())
 
 CASE_RE = re.compile(r"^CASE (PASS|FAIL) (.*)$")
 
 
 def run_unit():
-    if not UNIT or (FILTER and FILTER not in "unit"):
+    if not UNIT or "unit" not in KINDS or not selected("unit"):
         return 0, 0, []
     p = subprocess.run([UNIT], cwd=ROOT, capture_output=True, text=True, timeout=600)
     out = p.stdout + p.stderr
@@ -57,6 +67,11 @@ def parse_cases(label, output, returncode, timed_out, needs_done):
                 notes.append("%s: FAIL %s" % (label, m.group(2)))
         elif line.startswith("TESTS DONE"):
             done = True
+    # A sanitizer build (make test SAN=...) reports and may carry on: any report is a failure of the file.
+    reports = [line for line in output.splitlines() if line.startswith("SUMMARY: ") and "Sanitizer" in line]
+    if reports:
+        failed += 1
+        notes.append("%s: %d sanitizer report(s), first: %s" % (label, len(reports), reports[0]))
     if timed_out:
         failed += 1
         notes.append("%s: timed out after %d s" % (label, FILE_TIMEOUT))
@@ -87,9 +102,11 @@ def run_process(label, cmd, env, needs_done):
 
 
 def lua_jobs():
+    if "lua" not in KINDS:
+        return
     d = os.path.join(ROOT, "test", "lua")
     for f in sorted(os.listdir(d)):
-        if f.endswith(".lua") and (not FILTER or FILTER in f):
+        if f.endswith(".lua") and selected(f):
             name = f[:-4]
             env = dict(os.environ, TEST_START=name)
             yield ("lua/" + name, [SKYNET, "test/lua/config"], env, True)
@@ -97,10 +114,10 @@ def lua_jobs():
 
 def e2e_jobs():
     d = os.path.join(ROOT, "test", "e2e")
-    if not os.path.isdir(d):
+    if "e2e" not in KINDS or not os.path.isdir(d):
         return
     for f in sorted(os.listdir(d)):
-        if f.startswith("test_") and f.endswith(".py") and (not FILTER or FILTER in f):
+        if f.startswith("test_") and f.endswith(".py") and selected(f):
             env = dict(os.environ, SKYNET_BIN=SKYNET)
             yield ("e2e/" + f[:-3], [sys.executable, os.path.join("test", "e2e", f)], env, False)
 
@@ -108,7 +125,7 @@ def e2e_jobs():
 def main():
     total_pass, total_fail, notes = 0, 0, []
     p, f, n = run_unit()
-    if UNIT and (not FILTER or FILTER in "unit"):
+    if UNIT and "unit" in KINDS and selected("unit"):
         print("%-40s %3d passed, %d failed" % ("unit (doctest)", p, f), flush=True)
     total_pass, total_fail, notes = p, f, n
     jobs = list(lua_jobs()) + list(e2e_jobs())
