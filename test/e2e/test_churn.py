@@ -20,10 +20,11 @@ KILLED = 1000
 THREADS = 8
 # Memory is checked twice. The bytes allocated (debug console cmem "total") may grow by ALLOC_SLACK over
 # the warm baseline: 3 MB over 6,000 connections is ~500 bytes per connection. Resident memory is noisier
-# (jemalloc keeps freed pages for a while; 2 to 7 MB above the baseline seen), so its bound is coarse;
-# AddressSanitizer holds up to 256 MB of freed memory in quarantine, so its builds only catch large leaks.
+# (jemalloc keeps freed pages for a while; 2 to 7 MB above the baseline seen), so its bound is coarse, and
+# under a sanitizer it is not checked at all: AddressSanitizer keeps 256 MB of freed memory in quarantine
+# (330 MB of growth seen with nothing leaked).
 ALLOC_SLACK = 3 * 1024 * 1024
-RSS_SLACK_KB = 24 * 1024 if SANITIZER is None else 320 * 1024
+RSS_SLACK_KB = 24 * 1024 if SANITIZER is None else None
 
 
 class Console:
@@ -126,8 +127,8 @@ def churn(node, console, port, talk, garbage):
     while True:
         after = snapshot(node, console)
         settled = all(after[k] <= before[k] for k in ("fds", "sockets", "services"))
-        if settled and after["rss_kb"] <= before["rss_kb"] + RSS_SLACK_KB and \
-                after["allocated"] <= before["allocated"] + ALLOC_SLACK:
+        rss_ok = RSS_SLACK_KB is None or after["rss_kb"] <= before["rss_kb"] + RSS_SLACK_KB
+        if settled and rss_ok and after["allocated"] <= before["allocated"] + ALLOC_SLACK:
             if os.environ.get("CHURN_VERBOSE"):
                 print("before %s after %s, %.1f s" % (before, after, time.time() - t0))
             return before, after
