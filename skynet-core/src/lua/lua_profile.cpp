@@ -97,8 +97,7 @@ int l_stop(lua_State* L) {
 }
 
 // Pauses or resumes the CPU clock of a profiled coroutine around a resume.
-void account(lua_State* L, lua_State* co_state, int co, bool entering) {
-    (void)co_state;
+void account(lua_State* L, int co, bool entering) {
     push_table(L, start_key);
     lua_pushvalue(L, co);
     if (lua_rawget(L, -2) == LUA_TNIL) {
@@ -133,7 +132,7 @@ int l_resume(lua_State* L) {
     int nargs = lua_gettop(L);
     // Only pay for the accounting's table look-ups while some coroutine is profiled.
     bool accounting = !l || l->profiled > 0;
-    if (accounting) account(L, co, 1, true);
+    if (accounting) account(L, 1, true);
     // Stack: co, original resume, co, args...  so that co stays at index 1 for the accounting afterwards.
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 2);
@@ -142,7 +141,7 @@ int l_resume(lua_State* L) {
     lua_State* previous = l ? l->active.exchange(co, std::memory_order_relaxed) : nullptr;
     lua_call(L, nargs, LUA_MULTRET);
     if (l) l->active.store(previous, std::memory_order_relaxed);
-    if (accounting) account(L, co, 1, false);
+    if (accounting) account(L, 1, false);
     return lua_gettop(L) - 1;
 }
 
