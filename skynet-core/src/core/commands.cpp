@@ -163,6 +163,7 @@ std::optional<std::string> node::command(service& ctx, std::string_view cmd, std
             if (target->message_log) {
                 std::fclose(target->message_log);
                 target->message_log = nullptr;
+                target->logging.store(false);
             }
             return std::nullopt;
         }
@@ -173,6 +174,7 @@ std::optional<std::string> node::command(service& ctx, std::string_view cmd, std
         std::snprintf(name, sizeof name, "%08x.log", target->handle());
         std::string path = (std::filesystem::path(logpath) / name).string();
         target->message_log = std::fopen(path.c_str(), "ab");
+        target->logging.store(target->message_log != nullptr);
         if (!target->message_log)
             logf(self, "Open log file %s fail", path.c_str());
         else

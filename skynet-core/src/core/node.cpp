@@ -301,7 +301,7 @@ void node::report_overload(service& s) {
 void node::dispatch_one(service& s, message& m, int worker) {
     monitor_.begin(worker, m.source, s.handle());
     set_current_handle(s.handle());
-    if (s.message_log) log_message(s, m);
+    if (s.logging.load(std::memory_order_relaxed)) log_message(s, m);
     uint64_t t0 = profile_ ? steady_ns() : 0;
     s.dispatch_start_ns = t0;
     s.module()->dispatch(s, m);
@@ -382,6 +382,7 @@ void node::teardown(const service_ptr& s) {
         if (s->message_log) {
             std::fclose(s->message_log);
             s->message_log = nullptr;
+            s->logging.store(false);
         }
     }
     set_current_handle(saved);

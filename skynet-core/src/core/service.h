@@ -79,9 +79,11 @@ public:
     uint32_t next_watch_id = 0;
     bool watch_closed = false;   // set at teardown, under watch_mu: no new watcher can be missed
 
-    // LOGON / LOGOFF message dump.
+    // LOGON / LOGOFF message dump.  The FILE* is only touched under log_mu; `logging` lets the dispatch
+    // path skip the lock while no dump is on.
     std::mutex log_mu;
     FILE* message_log = nullptr;
+    std::atomic<bool> logging{false};
 
 private:
     node& node_;
