@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -14,7 +15,9 @@ namespace {
 struct entry {
     int64_t mtime_ns;
     int64_t size;
-    std::string bytecode;
+    // Shared so that a state undumps its copy outside the lock: services starting on both workers at
+    // once do not queue behind each other's load.
+    std::shared_ptr<const std::string> bytecode;
 };
 
 std::mutex cache_mu;
@@ -84,23 +87,22 @@ int l_search_lua(lua_State* L) {
 int load_file_cached(lua_State* L, const char* path) {
     int64_t mtime = 0, size = 0;
     if (!file_stamp(path, mtime, size)) return luaL_loadfilex(L, path, nullptr);
+    std::shared_ptr<const std::string> hit;
     {
         std::lock_guard lock(cache_mu);
         auto it = cache().find(path);
-        if (it != cache().end() && it->second.mtime_ns == mtime && it->second.size == size) {
-            // Copied out under the lock is not needed: entries are replaced, never mutated, and the
-            // string stays alive while we hold the lock for the load.
-            std::string chunkname = std::string("@") + path;
-            return luaL_loadbufferx(L, it->second.bytecode.data(), it->second.bytecode.size(), chunkname.c_str(),
-                                    "b");
-        }
+        if (it != cache().end() && it->second.mtime_ns == mtime && it->second.size == size) hit = it->second.bytecode;
+    }
+    if (hit) {
+        std::string chunkname = std::string("@") + path;
+        return luaL_loadbufferx(L, hit->data(), hit->size(), chunkname.c_str(), "b");
     }
     int status = luaL_loadfilex(L, path, nullptr);
     if (status != LUA_OK) return status;
-    entry e{mtime, size, std::string()};
-    lua_dump(L, dump_writer, &e.bytecode, 0);
+    auto bytecode = std::make_shared<std::string>();
+    lua_dump(L, dump_writer, bytecode.get(), 0);
     std::lock_guard lock(cache_mu);
-    cache()[path] = std::move(e);
+    cache()[path] = entry{mtime, size, std::move(bytecode)};
     return LUA_OK;
 }
 

@@ -140,7 +140,7 @@ void snlua::boot() {
 
     lua_pushcfunction(L, traceback);
     int trace = lua_gettop(L);
-    if (luaL_loadfile(L, loader.c_str()) != LUA_OK) {
+    if (load_file_cached(L, loader.c_str()) != LUA_OK) {
         std::string err = lua_tostring(L, -1) ? lua_tostring(L, -1) : "?";
         lua_settop(L, 0);
         fail_boot(("Can't load " + loader).c_str(), err.c_str());
