@@ -96,6 +96,7 @@ local init_thread = nil
 local timeout_traceback = nil -- thread -> creation traceback, when trace_timeout is on
 local unpacking = nil         -- request thread whose message is being unpacked
 
+local watch_message = nil   -- set when skynet.watch is first used (lazy/watch.lua)
 local suspend   -- forward declaration: suspend and the dispatchers call each other
 
 local function resume(co, ...)
@@ -394,18 +395,33 @@ function skynet.address(addr)
     return tostring(addr)
 end
 
+-- skynet itself fails with "attempt to index a nil value" here; name the protocol instead.
+local function unknown_protocol(typename)
+    error("unknown protocol " .. tostring(typename), 3)
+end
+
 function skynet.send(addr, typename, ...)
     local p = proto[typename]
+    if p == nil then
+        unknown_protocol(typename)
+    end
     return csend(addr, p.id, 0, p.pack(...))
 end
 
 function skynet.rawsend(addr, typename, msg, sz)
     local p = proto[typename]
+    if p == nil then
+        unknown_protocol(typename)
+    end
     return csend(addr, p.id, 0, msg, sz)
 end
 
 function skynet.redirect(dest, source, typename, ...)
-    return c.redirect(dest, source, proto[typename].id, ...)
+    local p = proto[typename]
+    if p == nil then
+        unknown_protocol(typename)
+    end
+    return c.redirect(dest, source, p.id, ...)
 end
 
 skynet.genid = auxgenid
@@ -442,6 +458,9 @@ function skynet.call(addr, typename, ...)
         csend(addr, PTYPE_TRACE, 0, tag)
     end
     local p = proto[typename]
+    if p == nil then
+        unknown_protocol(typename)
+    end
     local session
     if careful then
         session = csend(addr, p.id, free_session(), p.pack(...))
@@ -462,33 +481,6 @@ function skynet.call(addr, typename, ...)
         error "call failed"
     end
     return p.unpack(msg, sz)
-end
-
-function skynet.rawcall(addr, typename, msg, sz)
-    local tag = session_coroutine_tracetag[running_thread]
-    if tag then
-        ctrace(tag, "call", 2)
-        csend(addr, PTYPE_TRACE, 0, tag)
-    end
-    local p = proto[typename]
-    local session = auxsend(addr, p.id, msg, sz)
-    if not session then
-        error("call to invalid address", 2)
-    end
-    return yield_call(addr, session)
-end
-
-function skynet.tracecall(tag, addr, typename, msg, sz)
-    ctrace(tag, "tracecall begin")
-    csend(addr, PTYPE_TRACE, 0, tag)
-    local p = proto[typename]
-    local session = auxsend(addr, p.id, msg, sz)
-    if not session then
-        error("call to invalid address", 2)
-    end
-    local rmsg, rsz = yield_call(addr, session)
-    ctrace(tag, "tracecall end")
-    return rmsg, rsz
 end
 
 function skynet.ret(msg, sz)
@@ -527,50 +519,6 @@ end
 
 function skynet.retpack(...)
     return skynet.ret(c.pack(...))
-end
-
-local function noop() end
-
-function skynet.response(pack)
-    pack = pack or c.pack
-    local co = running_thread
-    local session = session_coroutine_id[co]
-    if session == nil then
-        error("no session", 2)
-    end
-    session_coroutine_id[co] = nil
-    if session == 0 then
-        return noop
-    end
-    local addr = session_coroutine_address[co]
-    local function response(ok, ...)
-        if ok == "TEST" then
-            return unresponse[response] ~= nil
-        end
-        if not pack then
-            error "Can't response more than once"
-        end
-        local delivered = false
-        if unresponse[response] then
-            if ok then
-                -- pack first: if it raises, the closure is still usable
-                local msg, sz = pack(...)
-                unresponse[response] = nil
-                local r = csend(addr, PTYPE_RESPONSE, session, msg, sz)
-                if r == false then
-                    csend(addr, PTYPE_ERROR, session, "")
-                end
-                delivered = r and true or false
-            else
-                unresponse[response] = nil
-                delivered = csend(addr, PTYPE_ERROR, session, "") ~= nil
-            end
-        end
-        pack = nil
-        return delivered
-    end
-    unresponse[response] = addr
-    return response
 end
 
 function skynet.context()
@@ -638,88 +586,6 @@ function skynet.dispatch_unknown_response(f)
 end
 
 ---------------------------------------------------------------------------------------------------
--- Watching other services (§8): the core sends PTYPE_SYSTEM "WATCH <id> <reason>" from the
--- watched handle when it ends.
-
-local watchers = {}   -- watched handle -> { [id] = token }
-
-local function watch_message(msg, sz, source)
-    local text = c.tostring(msg, sz)
-    if text == nil then
-        return false
-    end
-    local id, reason = text:match "^WATCH (%d+) (%S+)"
-    if id == nil then
-        return false
-    end
-    id = tonumber(id)
-    local byid = watchers[source]
-    local token = byid and byid[id]
-    if token then
-        byid[id] = nil
-        if next(byid) == nil then
-            watchers[source] = nil
-        end
-        skynet.fork(token.f, source, reason)
-    end
-    return true
-end
-
-local function to_handle(addr)
-    if type(addr) == "number" then
-        return addr
-    end
-    if type(addr) == "string" then
-        local first = addr:sub(1, 1)
-        if first == ":" then
-            return tonumber(addr:sub(2), 16)
-        end
-        return skynet.query(addr)
-    end
-    error("invalid service address " .. tostring(addr), 3)
-end
-
-function skynet.watch(addr, f)
-    if type(f) ~= "function" then
-        error("skynet.watch needs a function", 2)
-    end
-    local handle = to_handle(addr)
-    if handle == nil then
-        -- a name that resolves to nothing: it is as dead as a vanished handle
-        skynet.fork(f, addr, "dead")
-        return { addr = addr }
-    end
-    local r = c.command("WATCH", string_format(":%x", handle))
-    local id = tonumber(r)
-    if id == nil then
-        error("the core refused WATCH " .. skynet.address(handle) .. " (" .. tostring(r) .. ")", 2)
-    end
-    local token = { addr = handle, id = id, f = f }
-    local byid = watchers[handle]
-    if byid == nil then
-        byid = {}
-        watchers[handle] = byid
-    end
-    byid[id] = token
-    return token
-end
-
-function skynet.unwatch(token)
-    local handle, id = token.addr, token.id
-    if id == nil then
-        return
-    end
-    local byid = watchers[handle]
-    if byid and byid[id] == token then
-        byid[id] = nil
-        if next(byid) == nil then
-            watchers[handle] = nil
-        end
-        c.command("UNWATCH", string_format(":%x %d", handle, id))
-    end
-end
-
----------------------------------------------------------------------------------------------------
 -- Message dispatch
 
 -- Entered only once the message unpacked cleanly.
@@ -746,7 +612,7 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
         return suspend(co, resume(co, true, msg, sz, session))
     end
 
-    if prototype == PTYPE_SYSTEM and watch_message(msg, sz, source) then
+    if prototype == PTYPE_SYSTEM and watch_message and watch_message(msg, sz, source) then
         return
     end
 
@@ -949,65 +815,19 @@ function skynet.wakeup(token)
     end
 end
 
-function skynet.killthread(thread)
-    local session
-    if type(thread) == "string" then
-        for s, co in pairs(session_id_coroutine) do
-            if co ~= "BREAK" and tostring(co):find(thread, 1, true) then
-                session = s
-                break
-            end
-        end
-    else
-        -- a fork that has not started yet is simply taken out of the queue
-        for i = fork_head, fork_tail do
-            if fork_queue[i] == thread then
-                table_move(fork_queue, i + 1, fork_tail, i)
-                table_move(fork_body, i + 1, fork_tail, i)
-                fork_queue[fork_tail] = nil
-                fork_body[fork_tail] = nil
-                fork_tail = fork_tail - 1
-                return thread
-            end
-        end
-        for s, co in pairs(session_id_coroutine) do
-            if co == thread then
-                session = s
-                break
-            end
+-- Takes a fork that has not started yet out of the queue (skynet.killthread).
+local function unfork(thread)
+    for i = fork_head, fork_tail do
+        if fork_queue[i] == thread then
+            table_move(fork_queue, i + 1, fork_tail, i)
+            table_move(fork_body, i + 1, fork_tail, i)
+            fork_queue[fork_tail] = nil
+            fork_body[fork_tail] = nil
+            fork_tail = fork_tail - 1
+            return true
         end
     end
-    if session == nil then
-        return
-    end
-    local co = session_id_coroutine[session]
-    local req = session_coroutine_id[co]
-    if req and req ~= 0 then
-        csend(session_coroutine_address[co], PTYPE_ERROR, req, "")
-    end
-    session_coroutine_id[co] = nil
-    session_coroutine_address[co] = nil
-    session_coroutine_tracetag[co] = nil
-    if wait_session[session] then
-        -- nothing will ever answer a wait session
-        wait_session[session] = nil
-        session_id_coroutine[session] = nil
-    else
-        -- a call's answer or a timer's expiry is still coming: swallow it silently
-        session_id_coroutine[session] = "BREAK"
-    end
-    watching_session[session] = nil
-    for token, s in pairs(sleep_session) do
-        if s == session then
-            sleep_session[token] = nil
-            break
-        end
-    end
-    if timeout_traceback then
-        timeout_traceback[co] = nil
-    end
-    coclose(co)
-    return co
+    return false
 end
 
 skynet.now = c.now
@@ -1026,192 +846,6 @@ function skynet.time()
 end
 
 ---------------------------------------------------------------------------------------------------
--- request():select -- parallel calls
-
-local request_meta = {}
-request_meta.__index = request_meta
-
-function request_meta:add(obj)
-    if type(obj) ~= "table" then
-        error("request:add needs a table { addr, typename, ... }", 2)
-    end
-    if self._thread then
-        error("request already selected", 2)
-    end
-    self[#self + 1] = obj
-    return self
-end
-
-request_meta.__call = request_meta.add
-
-local function unpack_response(p, ok, msg, sz)
-    if not ok then
-        return false
-    end
-    local r = table_pack(pcall(p.unpack, msg, sz))
-    if not r[1] then
-        return false
-    end
-    return table_pack(table_unpack(r, 2, r.n))
-end
-
--- One collector thread receives every answer of a select and wakes the iterating thread.
-local function collector(self)
-    while true do
-        local ok, msg, sz, session = coyield "SUSPEND"
-        if session == self._timeout_session then
-            self._timeout_session = nil
-            self.timeout = true
-        else
-            watching_session[session] = nil
-            local req = self._sessions[session]
-            if req then
-                self._resp[session] = unpack_response(proto[req[2]], ok, msg, sz)
-            end
-        end
-        skynet.wakeup(self)
-    end
-end
-
-local function request_iter(self)
-    local bad = self._bad
-    if bad then
-        local i = self._bad_next
-        local req = bad[i]
-        if req then
-            self._bad_next = i + 1
-            return req, nil
-        end
-        self._bad = nil
-    end
-    while true do
-        local resp = self._resp
-        local session, r = next(resp)
-        if session ~= nil then
-            resp[session] = nil
-            local req = self._sessions[session]
-            self._sessions[session] = nil
-            self._pending = self._pending - 1
-            return req, r
-        end
-        if self._pending <= 0 or self.timeout then
-            return nil
-        end
-        skynet.wait(self)
-    end
-end
-
-function request_meta:close()
-    local sessions = self._sessions
-    if sessions then
-        local resp = self._resp
-        for session in pairs(sessions) do
-            if resp[session] == nil then
-                session_id_coroutine[session] = "BREAK"
-                watching_session[session] = nil
-            end
-        end
-        self._sessions = {}
-        self._resp = {}
-        self._pending = 0
-    end
-    local t = self._timeout_session
-    if t then
-        session_id_coroutine[t] = "BREAK"
-        self._timeout_session = nil
-    end
-end
-
-request_meta.__close = request_meta.close
-
-function request_meta:select(timeout)
-    if self._thread then
-        error("request already selected", 2)
-    end
-    local thread = cocreate(collector)
-    self._thread = thread
-    local sessions, bad, pending = {}, nil, 0
-    self._sessions = sessions
-    self._resp = {}
-    local tag = session_coroutine_tracetag[running_thread]
-    for i = 1, #self do
-        local req = self[i]
-        local addr = req[1]
-        local p = proto[req[2]]
-        if tag then
-            ctrace(tag, "call", 2)
-            csend(addr, PTYPE_TRACE, 0, tag)
-        end
-        local session = auxsend(addr, p.id, p.pack(table_unpack(req, 3, req.n)))
-        if session then
-            sessions[session] = req
-            watching_session[session] = addr
-            session_id_coroutine[session] = thread
-            pending = pending + 1
-        else
-            bad = bad or {}
-            bad[#bad + 1] = req
-        end
-    end
-    self._pending = pending
-    self._bad = bad
-    self._bad_next = 1
-    if timeout then
-        local s = auxtimeout(timeout)
-        self._timeout_session = s
-        session_id_coroutine[s] = thread
-    end
-    -- run the collector up to its first yield
-    local saved = running_thread
-    cresume(thread, self)
-    running_thread = saved
-    return request_iter, self, nil, self
-end
-
-function skynet.request(obj)
-    local r = setmetatable({}, request_meta)
-    if obj then
-        r:add(obj)
-    end
-    return r
-end
-
----------------------------------------------------------------------------------------------------
--- Tracing
-
-local traceid = 0
-
-function skynet.trace(info)
-    local co = running_thread
-    skynet.error("TRACE", session_coroutine_tracetag[co])
-    if session_coroutine_tracetag[co] == false then
-        return
-    end
-    traceid = traceid + 1
-    local tag = string_format(":%08x-%d", skynet.self(), traceid)
-    session_coroutine_tracetag[co] = tag
-    if info then
-        ctrace(tag, "trace " .. info)
-    else
-        ctrace(tag, "trace")
-    end
-end
-
-function skynet.tracetag()
-    return session_coroutine_tracetag[running_thread]
-end
-
-skynet.tracelog = ctrace
-
-function skynet.traceproto(name, flag)
-    local p = proto[name]
-    if p == nil then
-        error("unknown protocol " .. tostring(name), 2)
-    end
-    p.trace = flag
-end
-
----------------------------------------------------------------------------------------------------
 -- Names, environment, node information
 
 local self_handle
@@ -1226,184 +860,19 @@ function skynet.localname(name)
     return c.addresscommand("QUERY", name)
 end
 
--- Extension §8: the handle behind a local (.x) or global name, nil when none.
-function skynet.query(name)
-    local first = name:sub(1, 1)
-    if first == "." then
-        return c.addresscommand("QUERY", name)
-    elseif first == ":" then
-        return tonumber(name:sub(2), 16)
-    end
-    return c.addresscommand("GQUERY", name)
-end
-
--- A global name has no leading dot; the harbor module registers it (§4.3).
-local function globalname(name, handle)
-    local first = name:sub(1, 1)
-    if first == ":" then
-        error("can't name a service " .. name, 3)
-    end
-    if first == "." then
-        return false
-    end
-    if #name >= 16 then
-        error("global name " .. name .. " is too long (max 15)", 3)
-    end
-    if tonumber(name) ~= nil then
-        error("global name can't be a number: " .. name, 3)
-    end
-    require("skynet.harbor").globalname(name, handle)
-    return true
-end
-
--- skynet.register / skynet.name work without skynet.manager (extension §8).
-function skynet.register(name)
-    if not globalname(name) then
-        c.command("REG", name)
-    end
-end
-
-function skynet.name(name, handle)
-    if not globalname(name, handle) then
-        c.command("NAME", name .. " " .. skynet.address(handle))
-    end
-end
-
-function skynet.harbor(addr)
-    return c.harbor(addr)
-end
-
 skynet.error = c.error
 
 function skynet.getenv(key)
     return (c.command("GETENV", key))
 end
 
-function skynet.setenv(key, value)
-    -- the core would abort the whole process on an existing key; refuse here instead
-    if c.command("GETENV", key) ~= nil then
-        error("Can't setenv exist key : " .. key, 2)
-    end
-    c.command("SETENV", key .. " " .. value)
-end
-
-function skynet.endless()
-    return cintcommand("STAT", "endless") == 1
-end
-
-function skynet.mqlen()
-    return cintcommand("STAT", "mqlen")
-end
-
-function skynet.stat(what)
-    return cintcommand("STAT", what)
-end
-
-local memlimit_set = false
-function skynet.memlimit(bytes)
-    if memlimit_set then
-        error("skynet.memlimit can be set only once", 2)
-    end
-    memlimit_set = true
-    debug.getregistry().memlimit = bytes
-end
-
 skynet.pcall = pcall
-
----------------------------------------------------------------------------------------------------
--- Tasks
-
-function skynet.task(ret)
-    if ret == nil then
-        local n = 0
-        for _, co in pairs(session_id_coroutine) do
-            if co ~= "BREAK" then
-                n = n + 1
-            end
-        end
-        return n
-    end
-    if ret == "init" then
-        if init_thread then
-            return traceback(init_thread)
-        end
-        return
-    end
-    local t = type(ret)
-    if t == "table" then
-        for session, co in pairs(session_id_coroutine) do
-            local key = string_format("%s session: %d", tostring(co), session)
-            if co == "BREAK" then
-                ret[key] = "BREAK"
-            elseif timeout_traceback and timeout_traceback[co] then
-                ret[key] = timeout_traceback[co]
-            else
-                ret[key] = traceback(co)
-            end
-        end
-        return
-    elseif t == "number" then
-        local co = session_id_coroutine[ret]
-        if co == nil then
-            return "No session"
-        elseif co == "BREAK" then
-            return "BREAK"
-        end
-        return traceback(co)
-    elseif t == "thread" then
-        for session, co in pairs(session_id_coroutine) do
-            if co == ret then
-                return session
-            end
-        end
-    end
-end
-
--- Pending tasks grouped by identical stack: "<count>\tsessions:[s1,s2,...]\n" -> stack
-function skynet.uniqtask()
-    local groups = {}
-    for session, co in pairs(session_id_coroutine) do
-        local stack = co == "BREAK" and "BREAK" or traceback(co)
-        local g = groups[stack]
-        if g == nil then
-            g = { count = 0, sessions = {} }
-            groups[stack] = g
-        end
-        g.count = g.count + 1
-        if g.count <= 10 then
-            g.sessions[#g.sessions + 1] = session
-        end
-    end
-    local result = {}
-    for stack, g in pairs(groups) do
-        local list = table.concat(g.sessions, ",")
-        if g.count > 10 then
-            list = list .. "..."
-        end
-        result[string_format("%d\tsessions:[%s]\n", g.count, list)] = stack
-    end
-    return result
-end
 
 ---------------------------------------------------------------------------------------------------
 -- Services
 
 function skynet.newservice(name, ...)
     return skynet.call(".launcher", "lua", "LAUNCH", "snlua", name, ...)
-end
-
-function skynet.uniqueservice(global, ...)
-    if global == true then
-        return assert(skynet.call(".service", "lua", "GLAUNCH", ...))
-    end
-    return assert(skynet.call(".service", "lua", "LAUNCH", global, ...))
-end
-
-function skynet.queryservice(global, ...)
-    if global == true then
-        return assert(skynet.call(".service", "lua", "GQUERY", ...))
-    end
-    return assert(skynet.call(".service", "lua", "QUERY", global, ...))
 end
 
 -- Answers every request still held and tells every service being called that we are gone, so
@@ -1515,10 +984,90 @@ if c.killhook then
     end)
 end
 
-require("skynet.debug").init(skynet, {
-    dispatch = dispatch_message,
-    suspend = suspend,
-    resume = resume,
+---------------------------------------------------------------------------------------------------
+-- Lazy parts.  Most services never call skynet.request, watch, killthread, trace and the like;
+-- their code (lualib/skynet/lazy/) is loaded the first time one of their names is read, so an idle
+-- service holds only what it uses.  They share the scheduler state through this table.
+
+local internal = {
+    c = c,
+    proto = proto,
+    session_id_coroutine = session_id_coroutine,
+    session_coroutine_id = session_coroutine_id,
+    session_coroutine_address = session_coroutine_address,
+    session_coroutine_tracetag = session_coroutine_tracetag,
+    unresponse = unresponse,
+    sleep_session = sleep_session,
+    wait_session = wait_session,
+    watching_session = watching_session,
+    auxsend = auxsend,
+    auxtimeout = auxtimeout,
+    yield_call = yield_call,
+    cresume = cresume,
+    unfork = unfork,
+    running = function() return running_thread end,
+    init_thread = function() return init_thread end,
+    timeout_traceback = function() return timeout_traceback end,
+}
+
+local lazy_part = {
+    response = "response", rawcall = "response", tracecall = "response",
+    request = "request",
+    watch = "watch", unwatch = "watch",
+    task = "tasks", uniqtask = "tasks", killthread = "tasks",
+    trace = "trace", tracetag = "trace", tracelog = "trace", traceproto = "trace",
+    query = "node", register = "node", name = "node", harbor = "node", setenv = "node", endless = "node",
+    mqlen = "node", stat = "node", memlimit = "node", uniqueservice = "node", queryservice = "node",
+    info_func = "debug",
+}
+
+-- The debug protocol (PTYPE_DEBUG) answers every service's console commands; its handler is loaded
+-- with the first debug message, or when skynet.info_func is set.
+local function load_debug()
+    local dispatch = require("skynet.debug").init(skynet, {
+        dispatch = dispatch_message,
+        suspend = suspend,
+        resume = resume,
+    })
+    local p = proto.debug
+    if p.lazy then
+        p.lazy = nil
+        p.dispatch = dispatch
+    end
+end
+
+local function install(part)
+    if part == "debug" then
+        load_debug()
+        return
+    end
+    require("skynet.lazy." .. part)(skynet, internal)
+    if part == "watch" then
+        watch_message = internal.watch_message
+    end
+end
+
+setmetatable(skynet, {
+    __index = function(t, name)
+        local part = lazy_part[name]
+        if part == nil then
+            return nil
+        end
+        install(part)
+        return rawget(t, name)
+    end,
 })
+
+skynet.register_protocol {
+    name = "debug",
+    id = skynet.PTYPE_DEBUG,
+    pack = c.pack,
+    unpack = c.unpack,
+    lazy = true,
+    dispatch = function(...)
+        load_debug()
+        return proto.debug.dispatch(...)
+    end,
+}
 
 return skynet

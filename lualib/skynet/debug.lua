@@ -1,4 +1,5 @@
--- The debug protocol (PTYPE_DEBUG = 9), registered in every service by skynet.lua.
+-- The debug protocol (PTYPE_DEBUG = 9): skynet.lua registers it in every service and loads this
+-- handler with the first debug message (or when skynet.info_func is set).
 --
 -- Tools (debug_console, the launcher) talk to any service with skynet.call(addr, "debug", CMD, ...).
 -- Commands added with reg_debugcmd are shared by every caller of this module in the service.
@@ -118,13 +119,7 @@ function M.init(skynet, export)
         return f(...)
     end
 
-    skynet.register_protocol {
-        name = "debug",
-        id = skynet.PTYPE_DEBUG,
-        pack = skynet.pack,
-        unpack = skynet.unpack,
-        dispatch = dispatch,
-    }
+    return dispatch
 end
 
 return M

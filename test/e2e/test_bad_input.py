@@ -144,7 +144,7 @@ def lua_api(node):
     probe("newservice of an unknown service", "./lualib/skynet.lua:<N>: call failed",
           "lua loader error : ./lualib/loader.lua:<N>: cannot open ./service/no_such_service.lua: "
           "No such file or directory")
-    probe("uniqueservice of an unknown service", "./lualib/skynet.lua:<N>: ./lualib/skynet.lua:<N>: call failed")
+    probe("uniqueservice of an unknown service", "./lualib/skynet/lazy/node.lua:<N>: ./lualib/skynet.lua:<N>: call failed")
     probe("newservice without a name", "./lualib/skynet.lua:<N>: call failed",
           "lua loader error : ./lualib/loader.lua:<N>: no service name given to the loader")
     probe("newservice with a function argument", "./lualib/skynet.lua:<N>: Unsupport type function to serialize")
@@ -161,7 +161,7 @@ def lua_api(node):
     probe("unpack an unknown type byte", "Invalid serialize stream (unknown type at byte 1 of 1)")
     probe("call an address that does not exist", "call to invalid address :007fffff")
     probe("call an unknown local name", "call to invalid address .nosuch")
-    probe("send with an unknown protocol name", "./lualib/skynet.lua:<N>: attempt to index a nil value (local 'p')")
+    probe("send with an unknown protocol name", "unknown protocol nosuchproto")
     probe("setenv of an existing key", "Can't setenv exist key : thread")
     probe("netpack.pack of 70,000 bytes", "./test/e2e/svc/bi_probe.lua:<N>: Invalid size (too long) of data : 70000")
     assert node.alive(), "the node died"

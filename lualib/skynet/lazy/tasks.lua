@@ -1,0 +1,144 @@
+-- skynet.task, skynet.uniqtask and skynet.killthread: loaded on first use by skynet.lua (the debug
+-- console's task, uniqtask and killtask commands use them).
+return function(skynet, I)
+    local csend = I.c.send
+    local traceback = debug.traceback
+    local string_format = string.format
+    local session_id_coroutine = I.session_id_coroutine
+    local session_coroutine_id = I.session_coroutine_id
+    local session_coroutine_address = I.session_coroutine_address
+    local session_coroutine_tracetag = I.session_coroutine_tracetag
+    local sleep_session = I.sleep_session
+    local wait_session = I.wait_session
+    local watching_session = I.watching_session
+    local PTYPE_ERROR = skynet.PTYPE_ERROR
+
+    function skynet.task(ret)
+        if ret == nil then
+            local n = 0
+            for _, co in pairs(session_id_coroutine) do
+                if co ~= "BREAK" then
+                    n = n + 1
+                end
+            end
+            return n
+        end
+        if ret == "init" then
+            local init_thread = I.init_thread()
+            if init_thread then
+                return traceback(init_thread)
+            end
+            return
+        end
+        local t = type(ret)
+        if t == "table" then
+            local timeout_traceback = I.timeout_traceback()
+            for session, co in pairs(session_id_coroutine) do
+                local key = string_format("%s session: %d", tostring(co), session)
+                if co == "BREAK" then
+                    ret[key] = "BREAK"
+                elseif timeout_traceback and timeout_traceback[co] then
+                    ret[key] = timeout_traceback[co]
+                else
+                    ret[key] = traceback(co)
+                end
+            end
+            return
+        elseif t == "number" then
+            local co = session_id_coroutine[ret]
+            if co == nil then
+                return "No session"
+            elseif co == "BREAK" then
+                return "BREAK"
+            end
+            return traceback(co)
+        elseif t == "thread" then
+            for session, co in pairs(session_id_coroutine) do
+                if co == ret then
+                    return session
+                end
+            end
+        end
+    end
+
+    -- Pending tasks grouped by identical stack: "<count>\tsessions:[s1,s2,...]\n" -> stack
+    function skynet.uniqtask()
+        local groups = {}
+        for session, co in pairs(session_id_coroutine) do
+            local stack = co == "BREAK" and "BREAK" or traceback(co)
+            local g = groups[stack]
+            if g == nil then
+                g = { count = 0, sessions = {} }
+                groups[stack] = g
+            end
+            g.count = g.count + 1
+            if g.count <= 10 then
+                g.sessions[#g.sessions + 1] = session
+            end
+        end
+        local result = {}
+        for stack, g in pairs(groups) do
+            local list = table.concat(g.sessions, ",")
+            if g.count > 10 then
+                list = list .. "..."
+            end
+            result[string_format("%d\tsessions:[%s]\n", g.count, list)] = stack
+        end
+        return result
+    end
+
+    function skynet.killthread(thread)
+        local session
+        if type(thread) == "string" then
+            for s, co in pairs(session_id_coroutine) do
+                if co ~= "BREAK" and tostring(co):find(thread, 1, true) then
+                    session = s
+                    break
+                end
+            end
+        else
+            -- a fork that has not started yet is simply taken out of the queue
+            if I.unfork(thread) then
+                return thread
+            end
+            for s, co in pairs(session_id_coroutine) do
+                if co == thread then
+                    session = s
+                    break
+                end
+            end
+        end
+        if session == nil then
+            return
+        end
+        local co = session_id_coroutine[session]
+        local req = session_coroutine_id[co]
+        if req and req ~= 0 then
+            csend(session_coroutine_address[co], PTYPE_ERROR, req, "")
+        end
+        session_coroutine_id[co] = nil
+        session_coroutine_address[co] = nil
+        session_coroutine_tracetag[co] = nil
+        if wait_session[session] then
+            -- nothing will ever answer a wait session
+            wait_session[session] = nil
+            session_id_coroutine[session] = nil
+        else
+            -- a call's answer or a timer's expiry is still coming: swallow it silently
+            session_id_coroutine[session] = "BREAK"
+        end
+        watching_session[session] = nil
+        for token, s in pairs(sleep_session) do
+            if s == session then
+                sleep_session[token] = nil
+                break
+            end
+        end
+        local timeout_traceback = I.timeout_traceback()
+        if timeout_traceback then
+            timeout_traceback[co] = nil
+        end
+        coroutine.close(co)
+        return co
+    end
+end
