@@ -81,6 +81,7 @@ local wait_session = {}
 local watching_session = {}
 -- next request's trace tag, sent ahead by a PTYPE_TRACE message from that source
 local trace_source = {}
+local trace_pending = 0   -- entries in trace_source: requests check it before looking there
 
 -- Three FIFO queues kept as head/tail indexed arrays so that push and pop are O(1).
 local wakeup_queue, wake_head, wake_tail = {}, 1, 0
@@ -242,6 +243,15 @@ local function forgot_response(co, session, body)
         skynet.address(session_coroutine_address[co]), info.source, info.linedefined))
 end
 
+local function end_trace(co)
+    local tag = session_coroutine_tracetag[co]
+    if tag then
+        ctrace(tag, "end")
+    end
+    session_coroutine_tracetag[co] = nil
+end
+
+-- A task ended: its request bookkeeping goes (pooled_run writes this out inline).
 local function release(co, body)
     local session = session_coroutine_id[co]
     if session then
@@ -251,18 +261,24 @@ local function release(co, body)
         session_coroutine_id[co] = nil
     end
     session_coroutine_address[co] = nil
-    local tag = session_coroutine_tracetag[co]
-    if tag ~= nil then
-        if tag then
-            ctrace(tag, "end")
-        end
-        session_coroutine_tracetag[co] = nil
+    if session_coroutine_tracetag[co] ~= nil then
+        end_trace(co)
     end
 end
 
 local function pooled_run(co, body, ...)
     body(...)
-    release(co, body)
+    local session = session_coroutine_id[co]
+    if session then
+        if session ~= 0 then
+            forgot_response(co, session, body)
+        end
+        session_coroutine_id[co] = nil
+    end
+    session_coroutine_address[co] = nil
+    if session_coroutine_tracetag[co] ~= nil then
+        end_trace(co)
+    end
     coroutine_pool[#coroutine_pool + 1] = co
     -- parked here until the next task: a tail call, so the stack does not grow
     return pooled_run(co, coyield "SUSPEND")
@@ -310,7 +326,8 @@ local function dispatch_error_queue()
         -- the thread may have been killed, or answered, since the error was queued
         if type(co) == "thread" then
             session_id_coroutine[session] = nil
-            return suspend(co, resume(co, false, nil, nil, session))
+            running_thread = co
+            return suspend(co, cresume(co, false, nil, nil, session))
         end
     end
     err_head, err_tail = 1, 0
@@ -331,7 +348,8 @@ local function dispatch_wakeup()
                 end
                 -- the timer (if any) still fires later; its answer must be dropped
                 session_id_coroutine[session] = "BREAK"
-                return suspend(co, resume(co, false, "BREAK", nil, session))
+                running_thread = co
+                return suspend(co, cresume(co, false, "BREAK", nil, session))
             end
         end
     end
@@ -347,6 +365,8 @@ local function push_error(session)
 end
 
 function suspend(co, ok, cmd)
+    -- whatever ran was resumed, so no message is being unpacked any more
+    unpacking = nil
     if ok then
         if cmd == "SUSPEND" then
             if wake_head <= wake_tail or err_head <= err_tail then
@@ -588,11 +608,27 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Message dispatch
 
--- Entered only once the message unpacked cleanly.
-local function start_request(co, ...)
-    unpacking = nil
-    running_thread = co
-    return cresume(co, ...)
+-- Tracing decisions for a request; only when the protocol has a trace flag or a trace tag was sent.
+local function trace_request(co, p, source)
+    local traceflag = p.trace
+    if traceflag == false then
+        if trace_source[source] ~= nil then
+            trace_source[source] = nil
+            trace_pending = trace_pending - 1
+        end
+        session_coroutine_tracetag[co] = false
+    else
+        local tag = trace_source[source]
+        if tag then
+            trace_source[source] = nil
+            trace_pending = trace_pending - 1
+            ctrace(tag, "request")
+            session_coroutine_tracetag[co] = tag
+        elseif traceflag then
+            running_thread = co
+            skynet.trace()
+        end
+    end
 end
 
 local function raw_dispatch_message(prototype, msg, sz, session, source)
@@ -609,7 +645,8 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
         if tag then
             ctrace(tag, "resume")
         end
-        return suspend(co, resume(co, true, msg, sz, session))
+        running_thread = co
+        return suspend(co, cresume(co, true, msg, sz, session))
     end
 
     if prototype == PTYPE_SYSTEM and watch_message and watch_message(msg, sz, source) then
@@ -619,6 +656,9 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
     local p = proto[prototype]
     if p == nil then
         if prototype == PTYPE_TRACE then
+            if trace_source[source] == nil then
+                trace_pending = trace_pending + 1
+            end
             trace_source[source] = c.tostring(msg, sz)
         elseif session ~= 0 then
             csend(source, PTYPE_ERROR, session, "")
@@ -630,7 +670,10 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
 
     local f = p.dispatch
     if f == nil then
-        trace_source[source] = nil
+        if trace_source[source] ~= nil then
+            trace_source[source] = nil
+            trace_pending = trace_pending - 1
+        end
         if session ~= 0 then
             csend(source, PTYPE_ERROR, session, "")
         else
@@ -639,26 +682,23 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
         return
     end
 
-    local co = co_get()
+    -- co_get, written out
+    local n = #coroutine_pool
+    local co = coroutine_pool[n]
+    if co then
+        coroutine_pool[n] = nil
+    else
+        co = cocreate(pooled_entry)
+    end
     session_coroutine_id[co] = session
     session_coroutine_address[co] = source
-    local traceflag = p.trace
-    if traceflag == false then
-        trace_source[source] = nil
-        session_coroutine_tracetag[co] = false
-    else
-        local tag = trace_source[source]
-        if tag then
-            trace_source[source] = nil
-            ctrace(tag, "request")
-            session_coroutine_tracetag[co] = tag
-        elseif traceflag then
-            running_thread = co
-            skynet.trace()
-        end
+    if trace_pending > 0 or p.trace ~= nil then
+        trace_request(co, p, source)
     end
+    -- until suspend clears it, an error means p.unpack failed (see dispatch_message)
     unpacking = co
-    return suspend(co, start_request(co, f, session, source, p.unpack(msg, sz)))
+    running_thread = co
+    return suspend(co, cresume(co, f, session, source, p.unpack(msg, sz)))
 end
 
 -- The message could not be unpacked: answer the requester and drop the thread.
@@ -682,12 +722,9 @@ local function join_error(ok, err, more)
     return false, tostring(err) .. "\n" .. tostring(more)
 end
 
-function skynet.dispatch_message(...)
-    local ok, err = pcall(raw_dispatch_message, ...)
-    if not ok and unpacking then
-        abort_unpacking()
-    end
-    -- forks run after the handler yielded or finished, first in first out
+-- Forks run after the handler yielded or finished, first in first out; so do the wakeups that an
+-- error left behind.  Errors of all of them are joined to the handler's.
+local function run_forks(ok, err)
     while true do
         if flush_pending then
             flush_pending = false
@@ -701,7 +738,8 @@ function skynet.dispatch_message(...)
             fork_queue[h] = nil
             fork_body[h] = nil
             fork_head = h + 1
-            local fok, ferr = pcall(suspend, co, resume(co, body))
+            running_thread = co
+            local fok, ferr = pcall(suspend, co, cresume(co, body))
             if not fok then
                 ok, err = join_error(ok, err, ferr)
             end
@@ -710,12 +748,22 @@ function skynet.dispatch_message(...)
         end
     end
     fork_head, fork_tail = 1, 0
+    return ok, err
+end
+
+local function dispatch_message(prototype, msg, sz, session, source)
+    local ok, err = pcall(raw_dispatch_message, prototype, msg, sz, session, source)
+    if not ok and unpacking then
+        abort_unpacking()
+    end
+    if flush_pending or fork_head <= fork_tail then
+        ok, err = run_forks(ok, err)
+    end
     if not ok then
         error(tostring(err), 0)
     end
 end
-
-local dispatch_message = skynet.dispatch_message
+skynet.dispatch_message = dispatch_message
 
 ---------------------------------------------------------------------------------------------------
 -- Scheduling
