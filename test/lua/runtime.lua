@@ -133,4 +133,33 @@ test.case("coroutine.wrap is the profiling wrap and propagates errors", function
     assert(coroutine.resume ~= nil)
 end)
 
+-- profile.resume calls lua_resume itself; its results must be those of the standard coroutine.resume.
+test.case("coroutine.resume gives the standard results: values, yields, errors, dead and running threads", function()
+    local function pack(...)
+        local t = table.pack(...)
+        local out = {}
+        for i = 1, t.n do
+            out[i] = tostring(t[i])
+        end
+        return t.n .. ":" .. table.concat(out, ",")
+    end
+    local resume = coroutine.resume
+    test.eq(pack(resume(coroutine.running())), "2:false,cannot resume non-suspended coroutine", "running")
+    local co = coroutine.create(function(a, b)
+        local x, y = coroutine.yield(a + b, "y")
+        return x * y
+    end)
+    test.eq(pack(resume(co, 1, 2)), "3:true,3,y", "yield")
+    test.eq(pack(resume(co, 3, 4)), "2:true,12", "return")
+    test.eq(pack(resume(co)), "2:false,cannot resume dead coroutine", "dead")
+    local failing = coroutine.create(function() error({ code = 7 }) end)
+    local ok, err = resume(failing)
+    assert(ok == false and type(err) == "table" and err.code == 7, "error object")
+    local count = coroutine.create(function(...) return select("#", ...) end)
+    test.eq(pack(resume(count, nil, nil, nil)), "2:true,3", "nil arguments")
+    local many = coroutine.create(function() return table.unpack({}, 1, 200) end)
+    test.eq(select("#", resume(many)), 201, "200 results")
+    test.raises("thread expected", resume, 42)
+end)
+
 test.run()

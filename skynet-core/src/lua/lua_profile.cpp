@@ -124,25 +124,51 @@ void account(lua_State* L, int co, bool entering) {
     lua_pop(L, 1);
 }
 
-// Upvalues: 1 the original coroutine.resume, 2 the snlua (or nil outside a service).
+// Resumes `co` with the n values on top of L's stack, the way coroutine.resume does (same results, same
+// error messages, which lua_resume produces), but without a second C call through the original function:
+// every message a service handles goes through here twice.  Leaves true + results, or false + error.
+int resume_values(lua_State* L, lua_State* co, int nargs) {
+    if (!lua_checkstack(co, nargs)) {
+        lua_pushboolean(L, 0);
+        lua_pushliteral(L, "too many arguments to resume");
+        return 2;
+    }
+    lua_xmove(L, co, nargs);
+    int nres = 0;
+    int status = lua_resume(co, L, nargs, &nres);
+    if (status == LUA_OK || status == LUA_YIELD) {
+        if (!lua_checkstack(L, nres + 1)) {
+            lua_pop(co, nres);
+            lua_pushboolean(L, 0);
+            lua_pushliteral(L, "too many results to resume");
+            return 2;
+        }
+        lua_xmove(co, L, nres);
+        lua_pushboolean(L, 1);
+        lua_insert(L, -(nres + 1));
+        return nres + 1;
+    }
+    // The error message; when co is L itself (resuming the running coroutine) it is already on top.
+    lua_xmove(co, L, 1);
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+}
+
+// Upvalue 1: the snlua (or nil outside a service).
 int l_resume(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTHREAD);
     lua_State* co = lua_tothread(L, 1);
-    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(2)));
-    int nargs = lua_gettop(L);
+    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(1)));
+    int nargs = lua_gettop(L) - 1;
     // Only pay for the accounting's table look-ups while some coroutine is profiled.
     bool accounting = !l || l->profiled > 0;
     if (accounting) account(L, 1, true);
-    // Stack: co, original resume, co, args...  so that co stays at index 1 for the accounting afterwards.
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 2);
-    lua_pushvalue(L, 1);
-    lua_insert(L, 3);
     lua_State* previous = l ? l->active.exchange(co, std::memory_order_relaxed) : nullptr;
-    lua_call(L, nargs, LUA_MULTRET);
+    int nret = resume_values(L, co, nargs);
     if (l) l->active.store(previous, std::memory_order_relaxed);
-    if (accounting) account(L, 1, false);
-    return lua_gettop(L) - 1;
+    if (accounting) account(L, 1, false);   // co is still at index 1, below the results
+    return nret;
 }
 
 // coroutine.wrap on top of our resume: errors propagate to the caller like the standard wrap.
@@ -197,12 +223,8 @@ extern "C" int luaopen_skynet_profile(lua_State* L) {
     lua_setfield(L, -2, "start");
     lua_pushcfunction(L, l_stop);
     lua_setfield(L, -2, "stop");
-    // resume needs the original coroutine.resume, whatever the global holds later.
-    luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 0);
-    lua_getfield(L, -1, "resume");
-    lua_remove(L, -2);
     lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
-    lua_pushcclosure(L, l_resume, 2);
+    lua_pushcclosure(L, l_resume, 1);
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, "skynet.profile.resume");
     lua_setfield(L, -2, "resume");
