@@ -114,6 +114,20 @@ def config_errors():
               "<config>:2: attempt to concatenate a nil value")
     node_with("binary", b"\x1bLua", "a precompiled (binary) chunk",
               "<config>: attempt to load a binary chunk (mode is 't')")
+    # Each of these also names a bootstrap that cannot launch, so a value wrongly let through fails the row
+    # at once with another message instead of starting a node.
+    thread_rule = '<config>: thread must be an integer from 1 to 1024, or 0 or "auto" (one per core), got '
+    for name, line, expected in [
+        ("thread_word", 'thread = "many"', thread_rule + '"many"'),
+        ("thread_negative", "thread = -4", thread_rule + '"-4"'),
+        ("thread_fraction", "thread = 2.5", thread_rule + '"2.5"'),
+        ("thread_huge", "thread = 100000", thread_rule + '"100000"'),
+        ("harbor_word", 'harbor = "x"', '<config>: harbor must be an integer from 0 to 255, got "x"'),
+        ("harbor_huge", "harbor = 256", '<config>: harbor must be an integer from 0 to 255, got "256"'),
+        ("socket_threads_zero", "socket_threads = 0",
+         '<config>: socket_threads must be an integer from 1 to 64, got "0"'),
+    ]:
+        node_with(name, line + '\nbootstrap = "nosuchkind x"\n', "`%s`" % line, expected)
     node_with("logger", BASE + 'logger = "/nonexistent/dir/log"\n', "`logger` in a directory that does not exist",
               "logger: can't open log file /nonexistent/dir/log\n[:00000000] FAILED launch logger /nonexistent/dir/log\n"
               "Can't launch logger service")
