@@ -71,6 +71,21 @@ class Table:
         assert not self.wrong, "%d rows differ: %s" % (len(self.wrong), " || ".join(self.wrong))
 
 
+def recv_until_closed_or_reset(s):
+    """Everything the peer sent before it closed. A peer that closes while some of our bytes are still
+    unread in its kernel makes the kernel reset the connection: what arrived before is still read, then
+    the reset ends it like a close."""
+    buf = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return buf
+        if not chunk:
+            return buf
+        buf += chunk
+
+
 def run_skynet(args, timeout=20):
     p = subprocess.run([SKYNET] + args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                        errors="replace")
@@ -207,6 +222,18 @@ def console(node):
     command("call :00000008 nil+", "./service/debug_console.lua:<N>: Invalid arguments")
     command("ping :007fffff", "./service/debug_console.lua:<N>: call to invalid address :007fffff")
     s.close()
+
+    s = connect(ports[0])
+    r = LineReader(s)
+    assert r.readline() == "Welcome to skynet console"
+    s.sendall(b"x" * 70000)
+    got = recv_until_closed_or_reset(s).decode("utf-8", "replace")
+    s.close()
+    t.check("a line of 70,000 bytes without a newline (the connection is closed)",
+            "Line too long (the limit is 65536 bytes); closing the connection\n<CMD Error>", got)
+    node.wait_for(r"debug console: a line over")
+    t.check("", "[:<H>] debug console: a line over 65536 bytes from 127.0.0.1:<N>; connection closed",
+            node.output(2000))
 
     def http(port, request):
         h = connect(port)
