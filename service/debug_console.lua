@@ -7,7 +7,8 @@
 -- Each command prints its result and then "<CMD OK>", or the error and "<CMD Error>". HTTP requests are
 -- refused (403) unless enabled, so a browser or a stray web request cannot drive the node. Commands that
 -- run code, start or stop services are only accepted from the local host, whatever address is listened
--- on. With HTTP enabled the "Welcome" line comes after the first command line instead of at once.
+-- on. With HTTP enabled the "Welcome" line comes after the first command line instead of at once. A line
+-- over 64 KiB is answered with an error, then the connection is closed (see MAX_LINE).
 local skynet = require "skynet"
 local codecache = require "skynet.codecache"
 local core = require "skynet.core"
@@ -141,10 +142,11 @@ local function http_reply(fd, status, body)
         status, #body, body))
 end
 
-local function serve_http(fd, peer, method, target)
-    -- the request headers are read and ignored; a bounded number of lines
+local function serve_http(fd, peer, method, target, readline)
+    -- the request headers are read and ignored; a bounded number of lines. A header over MAX_LINE ends
+    -- them too: the request is answered as it is, and the connection is closed after the answer anyway.
     for _ = 1, 100 do
-        local h = socket.readline(fd, "\n")
+        local h = readline()
         if not h or h == "" or h == "\r" then
             break
         end
@@ -177,6 +179,52 @@ end
 
 ---------------------------------------------------------------------------- the console
 
+-- The longest line a client may send, in bytes before its "\n". socket.readline would keep buffering a
+-- line that never ends for as long as the client sends; past this the connection gets an error and is
+-- closed, and no more than this plus one read is ever held for one connection.
+local MAX_LINE = 64 * 1024
+
+-- Returns readline(): the next line without its "\n"; nil when the peer closed (an unfinished last line
+-- is dropped, as socket.readline does); nil, "too long" once a line passes MAX_LINE. Lines are cut from
+-- what socket.read returns, and an unfinished line is kept as a list of pieces, so a line that arrives
+-- a byte at a time costs no more than one that arrives at once.
+local function line_reader(fd)
+    local chunk, pos = "", 1          -- the data read last, and where its unused part starts
+    local head, head_size = {}, 0     -- the start of the current line, from earlier reads
+    return function()
+        while true do
+            local nl = chunk:find("\n", pos, true)
+            if nl then
+                local tail = chunk:sub(pos, nl - 1)
+                pos = nl + 1
+                if head_size + #tail > MAX_LINE then
+                    return nil, "too long"
+                end
+                if head_size == 0 then
+                    return tail
+                end
+                head[#head + 1] = tail
+                local line = table.concat(head)
+                head, head_size = {}, 0
+                return line
+            end
+            if pos <= #chunk then
+                head[#head + 1] = chunk:sub(pos)
+                head_size = head_size + #chunk - pos + 1
+                if head_size > MAX_LINE then
+                    return nil, "too long"
+                end
+            end
+            chunk, pos = "", 1
+            local data = socket.read(fd)
+            if not data then
+                return nil
+            end
+            chunk = data
+        end
+    end
+end
+
 local function console_main_loop(fd, print, peer)
     -- With HTTP enabled the greeting waits for the first line, so that an HTTP client gets a clean
     -- response; a telnet user sees it with the answer to the first command.
@@ -186,16 +234,24 @@ local function console_main_loop(fd, print, peer)
         welcomed = true
     end
     skynet.error(peer, "connected")
+    local readline = line_reader(fd)
     local ok, err = pcall(function()
         while true do
-            local line = socket.readline(fd, "\n")
+            local line, why = readline()
             if not line then
+                if why == "too long" then
+                    -- <CMD Error> too, so that a client that waits for the end of each answer stops waiting.
+                    print(string.format("Line too long (the limit is %d bytes); closing the connection", MAX_LINE))
+                    print("<CMD Error>")
+                    skynet.error(string.format("debug console: a line over %d bytes from %s; connection closed",
+                        MAX_LINE, tostring(peer)))
+                end
                 break
             end
             line = line:gsub("\r$", "")
             local method, target = http_request_line(line)
             if method then
-                serve_http(fd, peer, method, target)
+                serve_http(fd, peer, method, target, readline)
                 break
             end
             if not welcomed then

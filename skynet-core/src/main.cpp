@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "config/config_check.h"
 #include "config/config_loader.h"
 #include "core/node.h"
 #include "modules.h"
@@ -64,6 +65,7 @@ int main(int argc, char* argv[]) {
     std::map<std::string, std::string> config;
     try {
         config = skynet::load_config(argv[1]);
+        skynet::check_config(argv[1], config);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;

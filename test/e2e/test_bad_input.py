@@ -71,6 +71,21 @@ class Table:
         assert not self.wrong, "%d rows differ: %s" % (len(self.wrong), " || ".join(self.wrong))
 
 
+def recv_until_closed_or_reset(s):
+    """Everything the peer sent before it closed. A peer that closes while some of our bytes are still
+    unread in its kernel makes the kernel reset the connection: what arrived before is still read, then
+    the reset ends it like a close."""
+    buf = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return buf
+        if not chunk:
+            return buf
+        buf += chunk
+
+
 def run_skynet(args, timeout=20):
     p = subprocess.run([SKYNET] + args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                        errors="replace")
@@ -114,6 +129,20 @@ def config_errors():
               "<config>:2: attempt to concatenate a nil value")
     node_with("binary", b"\x1bLua", "a precompiled (binary) chunk",
               "<config>: attempt to load a binary chunk (mode is 't')")
+    # Each of these also names a bootstrap that cannot launch, so a value wrongly let through fails the row
+    # at once with another message instead of starting a node.
+    thread_rule = '<config>: thread must be an integer from 1 to 1024, or 0 or "auto" (one per core), got '
+    for name, line, expected in [
+        ("thread_word", 'thread = "many"', thread_rule + '"many"'),
+        ("thread_negative", "thread = -4", thread_rule + '"-4"'),
+        ("thread_fraction", "thread = 2.5", thread_rule + '"2.5"'),
+        ("thread_huge", "thread = 100000", thread_rule + '"100000"'),
+        ("harbor_word", 'harbor = "x"', '<config>: harbor must be an integer from 0 to 255, got "x"'),
+        ("harbor_huge", "harbor = 256", '<config>: harbor must be an integer from 0 to 255, got "256"'),
+        ("socket_threads_zero", "socket_threads = 0",
+         '<config>: socket_threads must be an integer from 1 to 64, got "0"'),
+    ]:
+        node_with(name, line + '\nbootstrap = "nosuchkind x"\n', "`%s`" % line, expected)
     node_with("logger", BASE + 'logger = "/nonexistent/dir/log"\n', "`logger` in a directory that does not exist",
               "logger: can't open log file /nonexistent/dir/log\n[:00000000] FAILED launch logger /nonexistent/dir/log\n"
               "Can't launch logger service")
@@ -193,6 +222,18 @@ def console(node):
     command("call :00000008 nil+", "./service/debug_console.lua:<N>: Invalid arguments")
     command("ping :007fffff", "./service/debug_console.lua:<N>: call to invalid address :007fffff")
     s.close()
+
+    s = connect(ports[0])
+    r = LineReader(s)
+    assert r.readline() == "Welcome to skynet console"
+    s.sendall(b"x" * 70000)
+    got = recv_until_closed_or_reset(s).decode("utf-8", "replace")
+    s.close()
+    t.check("a line of 70,000 bytes without a newline (the connection is closed)",
+            "Line too long (the limit is 65536 bytes); closing the connection\n<CMD Error>", got)
+    node.wait_for(r"debug console: a line over")
+    t.check("", "[:<H>] debug console: a line over 65536 bytes from 127.0.0.1:<N>; connection closed",
+            node.output(2000))
 
     def http(port, request):
         h = connect(port)

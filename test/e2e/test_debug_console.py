@@ -3,6 +3,7 @@ unknown commands, and HTTP (refused unless enabled)."""
 import os
 import re
 import tempfile
+import time
 
 from nettest import Cases, LineReader, Node, connect, recv_until_closed
 
@@ -28,6 +29,21 @@ class Console:
 
     def close(self):
         self.s.close()
+
+
+def recv_until_closed_or_reset(s):
+    """Everything the peer sent before it closed. A peer that closes while some of our bytes are still
+    unread in its kernel makes the kernel reset the connection: what arrived before is still read, then
+    the reset ends it like a close."""
+    buf = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return buf
+        if not chunk:
+            return buf
+        buf += chunk
 
 
 def http_get(port, path):
@@ -162,6 +178,72 @@ def main():
         assert "<CMD OK>" in body and "debug_console" in body, body
         status, body = http_get(ports[1], "/nothing_here")
         assert status.startswith("HTTP/1.1 400"), status
+        # a header line over the console's line limit ends the headers; the request is still answered
+        s = connect(ports[1])
+        s.sendall(b"GET /list HTTP/1.1\r\nX-Long: " + b"h" * 70000 + b"\r\n\r\n")
+        data = recv_until_closed_or_reset(s)
+        s.close()
+        assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b"<CMD OK>" in data, data[:200]
+
+    too_long = "Line too long (the limit is 65536 bytes); closing the connection"
+
+    def overlong_answer(port, pieces, http=False):
+        """Connects, sends the pieces (no newline among them), returns the lines the console sent until it
+        closed the connection."""
+        s = connect(port)
+        try:
+            if not http:
+                assert LineReader(s).readline() == "Welcome to skynet console"
+            for piece in pieces:
+                try:
+                    s.sendall(piece)
+                except OSError:
+                    break  # the console closed the connection before the last piece: what we test
+            return recv_until_closed_or_reset(s).decode("utf-8", "replace").splitlines()
+        finally:
+            s.close()
+
+    def overlong_line():
+        other = Console(ports[0])
+        try:
+            lines = overlong_answer(ports[0], [b"x" * 70000])
+            assert lines == [too_long, "<CMD Error>"], lines[:5]
+            node.wait_for(r"debug console: a line over 65536 bytes from 127\.0\.0\.1:\d+; connection closed")
+            # in pieces, so that the line is kept across many reads before it passes the limit
+            lines = overlong_answer(ports[0], [b"z" * 1000] * 70)
+            assert lines == [too_long, "<CMD Error>"], lines[:5]
+            # the HTTP-enabled console reads its first line the same way
+            lines = overlong_answer(ports[1], [b"GET /" + b"a" * 70000], http=True)
+            assert lines == [too_long, "<CMD Error>"], lines[:5]
+            # the node and the other connections go on
+            ok, out = other.run("ping .launcher")
+            assert ok, out
+            fresh = Console(ports[0])
+            ok, out = fresh.run("list")
+            fresh.close()
+            assert ok and any("debug_console" in l for l in out), out
+        finally:
+            other.close()
+        assert node.alive(), "the node died"
+
+    def long_and_split_lines():
+        c = Console(ports[0])
+        try:
+            # exactly at the limit: read as a line (an unknown command), and the connection stays
+            c.s.sendall(b"y" * 65536 + b"\n")
+            got = [c.r.readline(), c.r.readline()]
+            assert got == ["Invalid command, type help for command list", "<CMD Error>"], got
+            # a command that arrives in pieces, and two commands in one send
+            for piece in (b"get", b"env har", b"bor\n"):
+                c.s.sendall(piece)
+                time.sleep(0.05)
+            got = [c.r.readline(), c.r.readline()]
+            assert got == ["0", "<CMD OK>"], got
+            c.s.sendall(b"getenv thread\r\ngetenv harbor\n")
+            got = [c.r.readline() for _ in range(4)]
+            assert got == ["4", "<CMD OK>", "0", "<CMD OK>"], got
+        finally:
+            c.close()
 
     cases.case("console: list shows the services", list_services)
     cases.case("console: mem", mem)
@@ -172,6 +254,9 @@ def main():
     cases.case("console: every other command answers OK or a clean error", every_command)
     cases.case("console: HTTP is refused unless enabled", http_refused)
     cases.case("console: HTTP when enabled", http_enabled)
+    cases.case("console: a line over 64 KiB gets an error, only that connection is closed", overlong_line)
+    cases.case("console: a line of exactly 64 KiB and a command sent in pieces are read whole",
+               long_and_split_lines)
     cases.case("console: still answering after all that", lambda: console.run("list")[0] or (_ for _ in ()).throw(
         AssertionError("list failed")))
     cases.finish()

@@ -114,6 +114,27 @@ def _():
     assert "about to abort" in out, out
 
 
+@case("integer keys written as Lua floats or padded strings run a node and read back as plain integers")
+def _():
+    path = write_config(base_config("e2e_env").replace("thread = 2", "thread = 16 / 4")
+                        .replace("harbor = 0", 'harbor = " 0 "') + "socket_threads = 2.0\n")
+    rc, out = run(path)
+    assert rc == 0, (rc, out)
+    for line in ("ENV thread=4", "ENV harbor=0", "ENV socket_threads=2"):
+        assert re.search(r"\] %s$" % line, out, re.M), (line, out)
+
+
+@case("a bad thread count stops the start with exit 1 and one line naming key and value")
+def _():
+    for value in ('"many"', "0.5", "-1", "100000"):
+        path = write_config(base_config("e2e_abort").replace("thread = 2", "thread = " + value))
+        rc, out = run(path)
+        assert rc == 1, (value, rc, out)
+        shown = value.strip('"')
+        assert out == ('%s: thread must be an integer from 1 to 1024, or 0 or "auto" (one per core), '
+                       'got "%s"\n' % (path, shown)), (value, out)
+
+
 @case("logger file: timestamped lines, SIGHUP reopens it and no line is lost")
 def _():
     d = tempfile.mkdtemp(prefix="skynet-e2e-")

@@ -2,9 +2,10 @@
 //
 // The service file is loaded unchanged into a Lua state whose `skynet`, `skynet.socket` and friends are
 // stubs (below): skynet.start runs at once, the accept callback is kept, and each input is one
-// connection whose lines come from socket.readline. Lua line coverage goes to libFuzzer
-// (lua_fuzz_support.h). The first byte picks the console (plain, or with "http") and the peer (local or
-// remote); the rest is what the client sends.
+// connection whose data comes from socket.read. Lua line coverage goes to libFuzzer
+// (lua_fuzz_support.h). The first byte picks the console (plain, or with "http"), the peer (local or
+// remote) and whether the data arrives a line per read or in 3-byte pieces; the rest is what the client
+// sends.
 //
 // Properties, whatever the client sends:
 //   * the connection loop never dies on an error (it would log "peer <error>") and always closes;
@@ -110,23 +111,29 @@ function socket.start(id, accept)
     if accept then H.accept = accept end
     return id
 end
-function socket.readline()
+-- The console cuts lines out of what socket.read returns. A chunk never holds the end of one line and
+-- the start of the next, so the console reads again only once it has answered the line that ended.
+function socket.read()
     -- The answer to the previous command must be complete before the next line is read.
     if H.awaiting_answer and not last_write_is_answer() then
         H.broken = H.broken or "a command line got no <CMD OK> / <CMD Error> at the end of its answer"
     end
     H.awaiting_answer = false
-    local line = H.lines[H.pos]
-    if line == nil then return nil end
+    local chunk = H.chunks[H.pos]
+    if chunk == nil then return false, "" end
     H.pos = H.pos + 1
-    local stripped = line:gsub("\r$", "")
-    local method = stripped:match("^(%u+) %S+ HTTP/%d")
-    if method and HTTP_METHODS[method] then
-        H.http_seen = true
-    elseif stripped ~= "" and not H.http_seen then
-        H.awaiting_answer = true
+    H.partial = H.partial .. chunk
+    if chunk:sub(-1) == "\n" then
+        local stripped = H.partial:sub(1, -2):gsub("\r$", "")
+        H.partial = ""
+        local method = stripped:match("^(%u+) %S+ HTTP/%d")
+        if method and HTTP_METHODS[method] then
+            H.http_seen = true
+        elseif stripped ~= "" and not H.http_seen then
+            H.awaiting_answer = true
+        end
     end
-    return line
+    return chunk
 end
 function socket.write(_, s) H.out[#H.out + 1] = s return true end
 function socket.close() H.closed = true end
@@ -155,12 +162,15 @@ end
 -- No file is ever opened: `inject` of /dev/zero would read forever.
 io.open = function() return nil, "files are not opened in the fuzz harness" end
 
--- One connection: `data` is what the client sends, `peer` its address. Returns nil or what broke.
-return function(data, peer)
-    H.lines, H.pos, H.out, H.errors, H.effects, H.env = {}, 1, {}, {}, {}, {}
-    H.closed, H.awaiting_answer, H.http_seen, H.broken = false, false, false, nil
-    -- Only whole lines: socket.readline answers nil once the peer is gone, even with a partial line.
-    for line in data:gmatch("([^\n]*)\n") do H.lines[#H.lines + 1] = line end
+-- One connection: `data` is what the client sends, `peer` its address, `piece` the most bytes one read
+-- returns (lines that arrive in pieces). Returns nil or what broke.
+return function(data, peer, piece)
+    H.chunks, H.pos, H.out, H.errors, H.effects, H.env = {}, 1, {}, {}, {}, {}
+    H.closed, H.awaiting_answer, H.http_seen, H.broken, H.partial = false, false, false, nil, ""
+    -- Every line with its "\n", then an unfinished last line (the console drops it at the close).
+    for line in data:gmatch("[^\n]*\n?") do
+        for at = 1, #line, piece do H.chunks[#H.chunks + 1] = line:sub(at, at + piece - 1) end
+    end
     H.accept(5, peer)
     if H.awaiting_answer and not last_write_is_answer() then
         H.broken = H.broken or "the last command line got no <CMD OK> / <CMD Error>"
@@ -236,7 +246,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, c.run_ref);
     lua_pushlstring(L, reinterpret_cast<const char*>(data + 1), size - 1);
     lua_pushstring(L, peer);
-    int rc = lua_pcall(L, 2, 1, 0);
+    lua_pushinteger(L, (data[0] & 4) ? 3 : static_cast<lua_Integer>(size));
+    int rc = lua_pcall(L, 3, 1, 0);
     if (fuzz::current_budget().exhausted) return 0;   // cut short: nothing to judge
     if (rc != LUA_OK) fuzz::fail("debug console harness raised:", lua_tostring(L, -1));
     if (!lua_isnil(L, -1)) fuzz::fail("debug console:", lua_tostring(L, -1));

@@ -1,7 +1,9 @@
 #include "core/node.h"
 
+#include "config/config_check.h"
 #include "net/socket_event.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -47,14 +49,15 @@ void node::on_signal(int sig) {
 }
 
 static int worker_count(env& e) {
-    // thread = 0 or "auto": one worker per core (spec §8).
+    // thread = 0 or "auto": one worker per core (spec §8).  main() has refused every other value outside
+    // 1..max_worker_threads (check_config); the clamp only guards nodes built without that check (tests).
     std::string v = e.get_or_set("thread", "8");
-    if (v == "auto" || v == "0") {
-        unsigned n = std::thread::hardware_concurrency();
-        return n ? int(n) : 1;
+    std::optional<long long> n = parse_config_integer(v);
+    if (v == "auto" || n == 0) {
+        unsigned cores = std::thread::hardware_concurrency();
+        return cores ? int(cores) : 1;
     }
-    int n = std::atoi(v.c_str());
-    return n < 1 ? 1 : (n > 1024 ? 1024 : n);
+    return int(std::clamp(n.value_or(1), 1LL, max_worker_threads));
 }
 
 node::node(const std::map<std::string, std::string>& config, module_factory factory)
