@@ -75,13 +75,16 @@ local session_coroutine_tracetag = {}
 local unresponse = {}
 -- sleep/wait token -> session it sleeps on
 local sleep_session = {}
--- sessions taken by skynet.wait: they never get an answer, so killing their thread frees them
-local wait_session = {}
+-- token of a skynet.wait -> its session: nothing ever answers those, so killing the thread frees them
+local wait_token = {}
 -- session of a pending call -> the address called; lets "service down" fail the right calls
 local watching_session = {}
 -- next request's trace tag, sent ahead by a PTYPE_TRACE message from that source
 local trace_source = {}
 local trace_pending = 0   -- entries in trace_source: requests check it before looking there
+-- Set for good once any thread gets a trace tag (or `false`); until then the hot paths skip the
+-- session_coroutine_tracetag look-ups.
+local tracing = false
 
 -- Three FIFO queues kept as head/tail indexed arrays so that push and pop are O(1).
 local wakeup_queue, wake_head, wake_tail = {}, 1, 0
@@ -261,7 +264,7 @@ local function release(co, body)
         session_coroutine_id[co] = nil
     end
     session_coroutine_address[co] = nil
-    if session_coroutine_tracetag[co] ~= nil then
+    if tracing and session_coroutine_tracetag[co] ~= nil then
         end_trace(co)
     end
 end
@@ -276,7 +279,7 @@ local function pooled_run(co, body, ...)
         session_coroutine_id[co] = nil
     end
     session_coroutine_address[co] = nil
-    if session_coroutine_tracetag[co] ~= nil then
+    if tracing and session_coroutine_tracetag[co] ~= nil then
         end_trace(co)
     end
     coroutine_pool[#coroutine_pool + 1] = co
@@ -342,9 +345,11 @@ local function dispatch_wakeup()
         if session then
             local co = session_id_coroutine[session]
             if type(co) == "thread" then
-                local tag = session_coroutine_tracetag[co]
-                if tag then
-                    ctrace(tag, "resume")
+                if tracing then
+                    local tag = session_coroutine_tracetag[co]
+                    if tag then
+                        ctrace(tag, "resume")
+                    end
                 end
                 -- the timer (if any) still fires later; its answer must be dropped
                 session_id_coroutine[session] = "BREAK"
@@ -472,10 +477,12 @@ end
 -- The hottest function: auxsend and yield_call are written out inline here.
 function skynet.call(addr, typename, ...)
     local co = running_thread
-    local tag = session_coroutine_tracetag[co]
-    if tag then
-        ctrace(tag, "call", 2)
-        csend(addr, PTYPE_TRACE, 0, tag)
+    if tracing then
+        local tag = session_coroutine_tracetag[co]
+        if tag then
+            ctrace(tag, "call", 2)
+            csend(addr, PTYPE_TRACE, 0, tag)
+        end
     end
     local p = proto[typename]
     if p == nil then
@@ -506,9 +513,11 @@ end
 function skynet.ret(msg, sz)
     msg = msg or ""
     local co = running_thread
-    local tag = session_coroutine_tracetag[co]
-    if tag then
-        ctrace(tag, "response")
+    if tracing then
+        local tag = session_coroutine_tracetag[co]
+        if tag then
+            ctrace(tag, "response")
+        end
     end
     local session = session_coroutine_id[co]
     if session == nil then
@@ -616,6 +625,7 @@ local function trace_request(co, p, source)
             trace_source[source] = nil
             trace_pending = trace_pending - 1
         end
+        tracing = true
         session_coroutine_tracetag[co] = false
     else
         local tag = trace_source[source]
@@ -623,6 +633,7 @@ local function trace_request(co, p, source)
             trace_source[source] = nil
             trace_pending = trace_pending - 1
             ctrace(tag, "request")
+            tracing = true
             session_coroutine_tracetag[co] = tag
         elseif traceflag then
             running_thread = co
@@ -641,9 +652,11 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
         if co == "BREAK" then
             return
         end
-        local tag = session_coroutine_tracetag[co]
-        if tag then
-            ctrace(tag, "resume")
+        if tracing then
+            local tag = session_coroutine_tracetag[co]
+            if tag then
+                ctrace(tag, "resume")
+            end
         end
         running_thread = co
         return suspend(co, cresume(co, true, msg, sz, session))
@@ -724,6 +737,20 @@ end
 
 -- Forks run after the handler yielded or finished, first in first out; so do the wakeups that an
 -- error left behind.  Errors of all of them are joined to the handler's.
+-- Starts queued forks until none is left.  A fork that dies makes suspend raise, which ends this
+-- loop; run_forks then serves the wakeups left behind and starts the loop again.
+local function fork_loop()
+    while fork_head <= fork_tail do
+        local h = fork_head
+        local co, body = fork_queue[h], fork_body[h]
+        fork_queue[h] = nil
+        fork_body[h] = nil
+        fork_head = h + 1
+        running_thread = co
+        suspend(co, cresume(co, body))
+    end
+end
+
 local function run_forks(ok, err)
     while true do
         if flush_pending then
@@ -733,13 +760,7 @@ local function run_forks(ok, err)
                 ok, err = join_error(ok, err, ferr)
             end
         elseif fork_head <= fork_tail then
-            local h = fork_head
-            local co, body = fork_queue[h], fork_body[h]
-            fork_queue[h] = nil
-            fork_body[h] = nil
-            fork_head = h + 1
-            running_thread = co
-            local fok, ferr = pcall(suspend, co, cresume(co, body))
+            local fok, ferr = pcall(fork_loop)
             if not fok then
                 ok, err = join_error(ok, err, ferr)
             end
@@ -810,9 +831,11 @@ local function sleep_on(session, token)
     if sleep_session[token] ~= nil then
         return nil, "token duplicative"
     end
-    local tag = session_coroutine_tracetag[co]
-    if tag then
-        ctrace(tag, "sleep", 2)
+    if tracing then
+        local tag = session_coroutine_tracetag[co]
+        if tag then
+            ctrace(tag, "sleep", 2)
+        end
     end
     session_id_coroutine[session] = co
     sleep_session[token] = session
@@ -842,15 +865,33 @@ function skynet.yield()
     return skynet.sleep(0)
 end
 
+-- auxgenid and sleep_on written out: ping-pong between threads is all waits and wakeups.
 function skynet.wait(token)
-    local session = auxgenid()
-    token = token or corunning()
-    wait_session[session] = true
-    local ok, err = sleep_on(session, token)
-    wait_session[session] = nil
-    if ok == nil then
-        error(err, 2)
+    local session
+    if careful then
+        session = free_session()
+    else
+        session = cgenid()
+        if session >= DANGER then
+            enter_careful(session)
+        end
     end
+    token = token or corunning()
+    if sleep_session[token] ~= nil then
+        error("token duplicative", 2)
+    end
+    local co = running_thread
+    if tracing then
+        local tag = session_coroutine_tracetag[co]
+        if tag then
+            ctrace(tag, "sleep", 2)
+        end
+    end
+    session_id_coroutine[session] = co
+    sleep_session[token] = session
+    wait_token[token] = session
+    coyield "SUSPEND"
+    wait_token[token] = nil
     sleep_session[token] = nil
     session_id_coroutine[session] = nil
 end
@@ -1046,13 +1087,15 @@ local internal = {
     session_coroutine_tracetag = session_coroutine_tracetag,
     unresponse = unresponse,
     sleep_session = sleep_session,
-    wait_session = wait_session,
+    wait_token = wait_token,
     watching_session = watching_session,
     auxsend = auxsend,
     auxtimeout = auxtimeout,
     yield_call = yield_call,
     cresume = cresume,
     unfork = unfork,
+    -- lazy/trace.lua calls this before it gives a thread its first tag
+    start_tracing = function() tracing = true end,
     running = function() return running_thread end,
     init_thread = function() return init_thread end,
     timeout_traceback = function() return timeout_traceback end,

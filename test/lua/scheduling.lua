@@ -162,6 +162,39 @@ test.case("killthread of a sleeping fork closes it", function()
     test.eq(#unknown, before, "its timer was swallowed")
 end)
 
+test.case("killthread of a thread blocked in wait frees its session and its token", function()
+    local function sessions()   -- every pending session, BREAK ones included
+        local t, n = {}, 0
+        skynet.task(t)
+        for _ in pairs(t) do
+            n = n + 1
+        end
+        return n
+    end
+    local base = sessions()
+    local token = {}
+    local woke = false
+    local co = skynet.fork(function()
+        skynet.wait(token)
+        woke = true
+    end)
+    skynet.yield()
+    test.eq(sessions(), base + 1, "the wait is pending")
+    test.eq(skynet.killthread(co), co, "killthread result")
+    test.eq(sessions(), base, "no BREAK left behind: nothing will ever answer a wait")
+    test.eq(skynet.wakeup(token), nil, "nobody waits on the token any more")
+    -- the token can be waited on again
+    local co2 = skynet.fork(function()
+        skynet.wait(token)
+        woke = "second"
+    end)
+    skynet.yield()
+    test.eq(skynet.wakeup(token), true, "second waiter")
+    skynet.yield()
+    test.eq(woke, "second", "only the second waiter ran on")
+    test.eq(coroutine.status(co2), "suspended", "pooled again")
+end)
+
 test.case("killthread of an unknown thread returns nil", function()
     test.eq(skynet.killthread(coroutine.create(function() end)), nil, "result")
 end)

@@ -9,7 +9,7 @@ return function(skynet, I)
     local session_coroutine_address = I.session_coroutine_address
     local session_coroutine_tracetag = I.session_coroutine_tracetag
     local sleep_session = I.sleep_session
-    local wait_session = I.wait_session
+    local wait_token = I.wait_token
     local watching_session = I.watching_session
     local PTYPE_ERROR = skynet.PTYPE_ERROR
 
@@ -119,21 +119,25 @@ return function(skynet, I)
         session_coroutine_id[co] = nil
         session_coroutine_address[co] = nil
         session_coroutine_tracetag[co] = nil
-        if wait_session[session] then
+        local token
+        for t, s in pairs(sleep_session) do
+            if s == session then
+                token = t
+                break
+            end
+        end
+        if token ~= nil and wait_token[token] == session then
             -- nothing will ever answer a wait session
-            wait_session[session] = nil
+            wait_token[token] = nil
             session_id_coroutine[session] = nil
         else
             -- a call's answer or a timer's expiry is still coming: swallow it silently
             session_id_coroutine[session] = "BREAK"
         end
-        watching_session[session] = nil
-        for token, s in pairs(sleep_session) do
-            if s == session then
-                sleep_session[token] = nil
-                break
-            end
+        if token ~= nil then
+            sleep_session[token] = nil
         end
+        watching_session[session] = nil
         local timeout_traceback = I.timeout_traceback()
         if timeout_traceback then
             timeout_traceback[co] = nil

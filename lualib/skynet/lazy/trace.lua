@@ -14,6 +14,7 @@ return function(skynet, I)
         end
         traceid = traceid + 1
         local tag = string.format(":%08x-%d", skynet.self(), traceid)
+        I.start_tracing()
         session_coroutine_tracetag[co] = tag
         if info then
             ctrace(tag, "trace " .. info)
