@@ -94,6 +94,9 @@ local fork_queue, fork_body, fork_head, fork_tail = {}, {}, 1, 0
 
 -- An error unwound a chain of resumptions: queued wakeups and errors still have to be served.
 local flush_pending = false
+-- Set whenever a wakeup, an error or a fork is queued (or flush_pending set): the C++ dispatcher
+-- (skynet.dispatcher) calls back into Lua after a message only while it is true.
+local busy = false
 
 local running_thread = nil   -- the skynet thread resumed last (user coroutines run inside it)
 local init_thread = nil
@@ -367,6 +370,7 @@ end
 local function push_error(session)
     err_tail = err_tail + 1
     error_queue[err_tail] = session
+    busy = true
 end
 
 function suspend(co, ok, cmd)
@@ -404,6 +408,7 @@ function suspend(co, ok, cmd)
     session_coroutine_address[co] = nil
     session_coroutine_tracetag[co] = nil
     flush_pending = true
+    busy = true
     local tb = traceback(co, tostring(cmd))
     -- closing runs the thread's to-be-closed variables
     coclose(co)
@@ -672,6 +677,7 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
             if trace_source[source] == nil then
                 trace_pending = trace_pending + 1
             end
+            tracing = true   -- from now on the C++ dispatcher leaves every message to us
             trace_source[source] = c.tostring(msg, sz)
         elseif session ~= 0 then
             csend(source, PTYPE_ERROR, session, "")
@@ -786,6 +792,46 @@ local function dispatch_message(prototype, msg, sz, session, source)
 end
 skynet.dispatch_message = dispatch_message
 
+-- The callback of skynet.start is skynet.dispatcher (lua_dispatch.cpp): it does in C++ what
+-- raw_dispatch_message does for a response to a waiting thread and for a request with a dispatch
+-- function, and gives every other message to dispatch_message.  It reads and writes the locals
+-- below as the upvalues of this closure, by position (it checks the names): keep the order.
+local function scheduler_upvalues()
+    return running_thread, unpacking, tracing, busy
+end
+
+-- The fast path's ends: what dispatch_message does after its pcall, failed or not.
+local function dispatch_failed(err)
+    if unpacking then
+        abort_unpacking()
+    end
+    local ok = false
+    if flush_pending or fork_head <= fork_tail then
+        ok, err = run_forks(ok, err)
+    end
+    error(tostring(err), 0)
+end
+
+-- After a thread suspended: the wakeups and errors it queued (what suspend does on "SUSPEND"), then
+-- the forks (what dispatch_message does after its pcall).
+local function dispatch_pending()
+    local ok, err = true, nil
+    if wake_head <= wake_tail or err_head <= err_tail then
+        ok, err = pcall(dispatch_wakeup)
+    end
+    if flush_pending or fork_head <= fork_tail then
+        ok, err = run_forks(ok, err)
+    end
+    busy = false
+    if not ok then
+        error(tostring(err), 0)
+    end
+end
+
+local fast_dispatch = require "skynet.dispatcher"(scheduler_upvalues, dispatch_message, suspend,
+    dispatch_failed, dispatch_pending, proto, coroutine_pool, session_id_coroutine, session_coroutine_id,
+    session_coroutine_address)
+
 ---------------------------------------------------------------------------------------------------
 -- Scheduling
 
@@ -803,6 +849,7 @@ function skynet.fork(func, ...)
     fork_tail = t
     fork_queue[t] = co
     fork_body[t] = body
+    busy = true
     return co
 end
 
@@ -900,6 +947,7 @@ function skynet.wakeup(token)
     if sleep_session[token] then
         wake_tail = wake_tail + 1
         wakeup_queue[wake_tail] = token
+        busy = true
         return true
     end
 end
@@ -1035,7 +1083,7 @@ function skynet.init_service(start)
 end
 
 function skynet.start(start_func)
-    c.callback(dispatch_message)
+    c.callback(fast_dispatch)
     init_thread = skynet.timeout(0, function()
         skynet.init_service(start_func)
         init_thread = nil

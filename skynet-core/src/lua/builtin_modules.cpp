@@ -11,6 +11,7 @@ const luaL_Reg builtin[] = {
     {"skynet.netpack", luaopen_skynet_netpack},
     {"skynet.multicast.core", luaopen_skynet_multicast_core},
     {"skynet.memory", luaopen_skynet_memory},
+    {"skynet.dispatcher", luaopen_skynet_dispatcher},
     {nullptr, nullptr},
 };
 }  // namespace

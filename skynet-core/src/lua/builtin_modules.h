@@ -17,4 +17,5 @@ int luaopen_skynet_socketdriver(lua_State* L);
 int luaopen_skynet_netpack(lua_State* L);
 int luaopen_skynet_multicast_core(lua_State* L);
 int luaopen_skynet_memory(lua_State* L);
+int luaopen_skynet_dispatcher(lua_State* L);
 }

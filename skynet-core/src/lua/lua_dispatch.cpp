@@ -1,0 +1,221 @@
+// skynet.dispatcher: the message callback of a Lua service, with the two cases that are nearly every
+// message done in C++ (docs/core-boundary.md, "The dispatch fast path"):
+//   * a response whose session belongs to a waiting thread: that thread is resumed;
+//   * a request for a protocol with a dispatch function: a pooled thread runs it.
+// Everything else (unknown sessions, BREAK, watch and trace messages, traced or profiled threads, an
+// empty thread pool, a thread that dies or yields anything but "SUSPEND", queued wakeups and forks) is
+// handed to skynet.lua, which remains the definition of the behaviour; the fast path only skips the
+// interpreter for the steps skynet.lua would take in those two cases, in the same order.
+//
+// skynet.lua's scheduler state stays in its own local variables.  This file reads and writes them as
+// upvalues of one closure, `scheduler_upvalues`, whose upvalue names are checked when the dispatcher
+// is made, so a change on the Lua side that breaks the contract fails at once instead of misbehaving.
+#include <cstring>
+
+#include "lua/builtin_modules.h"
+#include "lua/snlua.h"
+
+namespace skynet {
+
+namespace {
+
+// The upvalues of skynet.lua's scheduler_upvalues, in order: the scalars the fast path reads or writes.
+enum upvalue : int {
+    up_running_thread = 1,
+    up_unpacking,
+    up_tracing,   // true once any thread was traced or a trace tag arrived: everything goes to Lua
+    up_busy,      // true while wakeups, errors or forks are queued (skynet.lua sets it when it queues them)
+    up_count = up_busy,
+};
+
+const char* const upvalue_names[] = {nullptr, "running_thread", "unpacking", "tracing", "busy"};
+
+// Upvalues of the dispatcher closure: the arguments of skynet.dispatcher, after the snlua.
+enum slot : int {
+    slot_context = 1,             // the snlua (light userdata)
+    slot_state,                   // scheduler_upvalues
+    slot_fallback,                // dispatch_message: the whole message, the Lua way
+    slot_suspend,                 // suspend(co, ok, ...)
+    slot_failed,                  // dispatch_failed(err): what dispatch_message does after a failed pcall; raises
+    slot_pending,                 // dispatch_pending(): serves queued wakeups, errors and forks; raises on errors
+    slot_proto,                   // proto
+    slot_pool,                    // coroutine_pool
+    slot_session_id_coroutine,    // session_id_coroutine
+    slot_session_coroutine_id,    // session_coroutine_id
+    slot_session_coroutine_address,
+    slot_count = slot_session_coroutine_address,
+};
+
+constexpr int PTYPE_RESPONSE = 1;
+constexpr int PTYPE_SYSTEM = 4;
+
+// The callback's arguments, as snlua::dispatch pushes them.
+enum arg : int { arg_type = 1, arg_msg, arg_size, arg_session, arg_source, arg_count = arg_source };
+
+void set_state(lua_State* L, int n) { lua_setupvalue(L, lua_upvalueindex(slot_state), n); }
+
+bool state_true(lua_State* L, int n) {
+    lua_getupvalue(L, lua_upvalueindex(slot_state), n);
+    bool v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+// The whole message goes to skynet.lua's dispatch_message.
+int fallback(lua_State* L) {
+    lua_settop(L, arg_count);
+    lua_pushvalue(L, lua_upvalueindex(slot_fallback));
+    lua_insert(L, 1);
+    lua_call(L, arg_count, 0);
+    return 0;
+}
+
+// An error of unpack or suspend is on top: skynet.lua's dispatch_failed cleans up, runs the forks and
+// raises.
+[[noreturn]] void failed(lua_State* L) {
+    lua_pushvalue(L, lua_upvalueindex(slot_failed));
+    lua_insert(L, -2);
+    lua_call(L, 1, 0);
+    lua_error(L);   // not reached: dispatch_failed always raises
+    __builtin_unreachable();
+}
+
+bool is_suspend(lua_State* co) {
+    size_t len = 0;
+    const char* s = lua_type(co, -1) == LUA_TSTRING ? lua_tolstring(co, -1, &len) : nullptr;
+    return s && len == 7 && std::memcmp(s, "SUSPEND", 7) == 0;
+}
+
+// Resumes co (at index co_index of L) with the nargs values already on its stack, then does what
+// skynet.lua's suspend would do with the result.
+void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int nargs) {
+    lua_State* previous = l->active.exchange(co, std::memory_order_relaxed);
+    int nres = 0;
+    int status = lua_resume(co, L, nargs, &nres);
+    l->active.store(previous, std::memory_order_relaxed);
+    if (status == LUA_YIELD && nres == 1 && is_suspend(co)) {
+        // suspend(co, true, "SUSPEND"): clear unpacking; queued wakeups are served below
+        lua_pop(co, 1);
+        lua_pushnil(L);
+        set_state(L, up_unpacking);
+        return;
+    }
+    // Anything else (an error, a thread that ended, another yield) is suspend's to judge.
+    bool ok = status == LUA_OK || status == LUA_YIELD;
+    int nvalues = ok ? nres : 1;
+    if (!lua_checkstack(L, nvalues + 3)) luaL_error(L, "too many results to resume");
+    lua_pushvalue(L, lua_upvalueindex(slot_suspend));
+    lua_pushvalue(L, co_index);
+    lua_pushboolean(L, ok);
+    lua_xmove(co, L, nvalues);
+    if (lua_pcall(L, nvalues + 2, 0, 0) != LUA_OK) failed(L);
+}
+
+void set_field(lua_State* L, int table_slot, int key_index, int value_index) {
+    lua_pushvalue(L, lua_upvalueindex(table_slot));
+    lua_pushvalue(L, key_index);
+    lua_pushvalue(L, value_index);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+int l_dispatch(lua_State* L) {
+    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(slot_context)));
+    lua_settop(L, arg_count);
+    if (l->profiled > 0 || state_true(L, up_tracing)) return fallback(L);
+    int type = int(lua_tointeger(L, arg_type));
+    int co_index = 0;
+    lua_State* co = nullptr;
+    int nargs = 0;
+    if (type == PTYPE_RESPONSE) {
+        // skynet.lua: co = session_id_coroutine[session]; session_id_coroutine[session] = nil;
+        // running_thread = co; suspend(co, cresume(co, true, msg, sz, session))
+        lua_Integer session = lua_tointeger(L, arg_session);
+        int table = lua_upvalueindex(slot_session_id_coroutine);
+        if (lua_rawgeti(L, table, session) != LUA_TTHREAD) return fallback(L);   // unknown or BREAK
+        co_index = arg_count + 1;
+        co = lua_tothread(L, co_index);
+        lua_pushnil(L);
+        lua_rawseti(L, table, session);
+        lua_pushvalue(L, co_index);
+        set_state(L, up_running_thread);
+        lua_pushboolean(L, 1);
+        lua_pushvalue(L, arg_msg);
+        lua_pushvalue(L, arg_size);
+        lua_pushvalue(L, arg_session);
+        nargs = 4;
+    } else {
+        // Watch notices and protocols without a plain dispatch function are skynet.lua's.
+        if (type == PTYPE_SYSTEM) return fallback(L);
+        // skynet.lua: p = proto[type]; co from the pool; session_coroutine_id/address[co] = session/source;
+        // unpacking = co; running_thread = co; suspend(co, cresume(co, p.dispatch, session, source, p.unpack(msg, sz)))
+        if (lua_rawgeti(L, lua_upvalueindex(slot_proto), type) != LUA_TTABLE) return fallback(L);
+        const int p = arg_count + 1;
+        const int f = p + 1, unpack = p + 3;   // p + 2 holds p.trace, which must be nil
+        if (lua_getfield(L, p, "dispatch") != LUA_TFUNCTION) return fallback(L);
+        if (lua_getfield(L, p, "trace") != LUA_TNIL) return fallback(L);
+        lua_getfield(L, p, "unpack");
+        int pool = lua_upvalueindex(slot_pool);
+        lua_Integer n = lua_Integer(lua_rawlen(L, pool));
+        // an empty pool: skynet.lua makes the new thread
+        if (n == 0 || lua_rawgeti(L, pool, n) != LUA_TTHREAD) return fallback(L);
+        co_index = unpack + 1;
+        co = lua_tothread(L, co_index);
+        lua_pushnil(L);
+        lua_rawseti(L, pool, n);
+        set_field(L, slot_session_coroutine_id, co_index, arg_session);
+        set_field(L, slot_session_coroutine_address, co_index, arg_source);
+        lua_pushvalue(L, co_index);
+        set_state(L, up_unpacking);
+        lua_pushvalue(L, co_index);
+        set_state(L, up_running_thread);
+        lua_pushvalue(L, f);
+        lua_pushvalue(L, arg_session);
+        lua_pushvalue(L, arg_source);
+        lua_pushvalue(L, unpack);
+        lua_pushvalue(L, arg_msg);
+        lua_pushvalue(L, arg_size);
+        if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK) failed(L);
+        nargs = lua_gettop(L) - co_index;   // f, session, source and what unpack gave
+    }
+    if (!lua_checkstack(co, nargs)) return luaL_error(L, "too many arguments to resume");
+    lua_xmove(L, co, nargs);
+    resume_and_suspend(L, l, co_index, co, nargs);
+    if (state_true(L, up_busy)) {
+        lua_pushvalue(L, lua_upvalueindex(slot_pending));
+        lua_call(L, 0, 0);
+    }
+    return 0;
+}
+
+// dispatcher(scheduler_upvalues, dispatch_message, suspend, dispatch_failed, dispatch_pending, proto,
+//            coroutine_pool, session_id_coroutine, session_coroutine_id, session_coroutine_address) -> callback
+int l_new(lua_State* L) {
+    constexpr int nparams = slot_count - 1;
+    for (int i = 1; i <= 5; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
+    for (int i = 6; i <= nparams; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    for (int n = 1; n <= up_count; ++n) {
+        const char* name = lua_getupvalue(L, 1, n);
+        if (!name)
+            return luaL_error(L, "skynet.dispatcher: scheduler_upvalues has no upvalue %d (%s)", n, upvalue_names[n]);
+        lua_pop(L, 1);
+        if (std::strcmp(name, upvalue_names[n]) != 0)
+            return luaL_error(L, "skynet.dispatcher: upvalue %d of scheduler_upvalues is %s, expected %s", n, name,
+                              upvalue_names[n]);
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
+    if (!lua_touserdata(L, -1)) return luaL_error(L, "Init skynet context first");
+    lua_insert(L, 1);
+    lua_settop(L, slot_count);
+    lua_pushcclosure(L, l_dispatch, slot_count);
+    return 1;
+}
+
+}  // namespace
+
+}  // namespace skynet
+
+extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
+    lua_pushcfunction(L, skynet::l_new);
+    return 1;
+}

@@ -1,0 +1,91 @@
+-- The message dispatcher (skynet.dispatcher in C++ for the common cases, skynet.lua for the rest):
+-- every branch keeps skynet's behaviour.
+local skynet = require "skynet"
+local test = require "testlib"
+
+local server
+
+skynet.register_protocol {
+    name = "dp_picky",
+    id = 210,
+    pack = function(text) return text end,
+    unpack = skynet.tostring,
+}
+
+test.case("setup", function()
+    server = skynet.newservice("dp_server")
+    local a, b, c = skynet.call(server, "lua", "echo", 1, "two", { 3 })
+    test.eq(a, 1, "first")
+    test.eq(b, "two", "second")
+    test.eq(c[1], 3, "table")
+end)
+
+test.case("a request whose unpack raises fails the caller; the service keeps serving", function()
+    test.eq(skynet.call(server, "dp_picky", "good"), "good", "plain request")
+    test.raises("call failed", skynet.call, server, "dp_picky", "bad")
+    for i = 1, 20 do
+        test.eq(skynet.call(server, "dp_picky", "good" .. i), "good" .. i, "after the failure")
+    end
+    test.eq(skynet.call(server, "lua", "tasks"), 0, "no thread left waiting")
+end)
+
+test.case("a send whose unpack raises is dropped; the next request works", function()
+    skynet.send(server, "dp_picky", "bad")
+    test.eq(skynet.call(server, "dp_picky", "fine"), "fine")
+end)
+
+test.case("a handler that raises fails the caller; the pooled threads keep working", function()
+    for i = 1, 5 do
+        test.raises("call failed", skynet.call, server, "lua", "fail", "handler failure " .. i)
+        test.eq(skynet.call(server, "lua", "echo", i), i, "served after failure " .. i)
+    end
+end)
+
+test.case("forks queued by a handler run after it, even when the handler raises", function()
+    test.eq(skynet.call(server, "lua", "fork_and_reply"), "replied")
+    test.eq(skynet.call(server, "lua", "log"), "forked", "fork after a reply")
+    test.raises("call failed", skynet.call, server, "lua", "fork_then_fail")
+    test.eq(skynet.call(server, "lua", "log"), "forked", "fork after an error")
+end)
+
+test.case("wakeups queued inside a request are served", function()
+    test.eq(skynet.call(server, "lua", "wake", 50), 50)
+end)
+
+test.case("many calls in flight from several threads all come back", function()
+    local results, done = {}, 0
+    local me = coroutine.running()
+    for t = 1, 8 do
+        skynet.fork(function()
+            for i = 1, 100 do
+                local v = skynet.call(server, "lua", "echo", t * 1000 + i)
+                if v ~= t * 1000 + i then
+                    results[#results + 1] = string.format("thread %d call %d got %s", t, i, tostring(v))
+                end
+            end
+            done = done + 1
+            if done == 8 then
+                skynet.wakeup(me)
+            end
+        end)
+    end
+    skynet.wait(me)
+    test.eq(table.concat(results, "; "), "", "wrong answers")
+end)
+
+test.case("skynet.dispatcher checks the scheduler's upvalues by name", function()
+    local make = require "skynet.dispatcher"
+    local a, b, c, d = nil, nil, nil, nil
+    local function wrong()
+        return a, b, c, d
+    end
+    local f = function() end
+    local t = {}
+    test.raises("upvalue 1 of scheduler_upvalues is a, expected running_thread", make, wrong, f, f, f, f, t, t, t, t, t)
+    local function short()
+    end
+    test.raises("has no upvalue 1 (running_thread)", make, short, f, f, f, f, t, t, t, t, t)
+    test.raises("table expected", make, wrong, f, f, f, f, t, t, t, t, 42)
+end)
+
+test.run()

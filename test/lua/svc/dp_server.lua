@@ -1,0 +1,82 @@
+-- Service for test/lua/dispatch_paths.lua: requests that take every branch of the dispatcher.
+--   protocol "dp_picky" (id 210): its unpack raises on the text "bad", else gives the text
+--   lua "echo", ...        -> ...
+--   lua "fail", text       raises text
+--   lua "fork_then_fail"   queues a fork, then raises; the fork records "forked"
+--   lua "fork_and_reply"   queues a fork that records "forked", answers "replied"
+--   lua "wake", n          a thread waits on a token; n wakeups in a row; answers how often it woke
+--   lua "log"              -> the records so far (and clears them)
+--   lua "pool"             -> the number of parked threads is not observable; answers the pending task count
+local skynet = require "skynet"
+
+local records = {}
+
+skynet.register_protocol {
+    name = "dp_picky",
+    id = 210,
+    pack = function(text) return text end,
+    unpack = function(msg, sz)
+        local text = skynet.tostring(msg, sz)
+        if text == "bad" then
+            error("dp_picky cannot unpack " .. text)
+        end
+        return text
+    end,
+    dispatch = function(_, _, text)
+        skynet.ret(text)
+    end,
+}
+
+local cmd = {}
+
+function cmd.echo(...)
+    return ...
+end
+
+function cmd.fail(text)
+    error(text)
+end
+
+function cmd.fork_then_fail()
+    skynet.fork(function() records[#records + 1] = "forked" end)
+    error("failing after a fork")
+end
+
+function cmd.fork_and_reply()
+    skynet.fork(function() records[#records + 1] = "forked" end)
+    return "replied"
+end
+
+function cmd.wake(n)
+    local token = {}
+    local woke = 0
+    local done = false
+    skynet.fork(function()
+        for _ = 1, n do
+            skynet.wait(token)
+            woke = woke + 1
+        end
+        done = true
+    end)
+    while not done do
+        skynet.yield()
+        skynet.wakeup(token)
+    end
+    return woke
+end
+
+function cmd.log()
+    local r = records
+    records = {}
+    return table.concat(r, ",")
+end
+
+function cmd.tasks()
+    return skynet.task()
+end
+
+skynet.start(function()
+    skynet.dispatch("lua", function(_, _, command, ...)
+        skynet.retpack(cmd[command](...))
+    end)
+end)
