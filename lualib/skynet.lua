@@ -830,7 +830,7 @@ end
 
 local fast_dispatch = require "skynet.dispatcher"(scheduler_upvalues, dispatch_message, suspend,
     dispatch_failed, dispatch_pending, proto, coroutine_pool, session_id_coroutine, session_coroutine_id,
-    session_coroutine_address)
+    session_coroutine_address, pooled_entry)
 
 ---------------------------------------------------------------------------------------------------
 -- Scheduling

@@ -81,11 +81,12 @@ test.case("skynet.dispatcher checks the scheduler's upvalues by name", function(
     end
     local f = function() end
     local t = {}
-    test.raises("upvalue 1 of scheduler_upvalues is a, expected running_thread", make, wrong, f, f, f, f, t, t, t, t, t)
+    test.raises("upvalue 1 of scheduler_upvalues is a, expected running_thread", make, wrong, f, f, f, f, t, t, t, t, t, f)
     local function short()
     end
-    test.raises("has no upvalue 1 (running_thread)", make, short, f, f, f, f, t, t, t, t, t)
-    test.raises("table expected", make, wrong, f, f, f, f, t, t, t, t, 42)
+    test.raises("has no upvalue 1 (running_thread)", make, short, f, f, f, f, t, t, t, t, t, f)
+    test.raises("table expected", make, wrong, f, f, f, f, t, t, t, t, 42, f)
+    test.raises("function expected", make, wrong, f, f, f, f, t, t, t, t, t, nil)
 end)
 
 test.run()

@@ -43,7 +43,11 @@ enum slot : int {
     slot_session_id_coroutine,    // session_id_coroutine
     slot_session_coroutine_id,    // session_coroutine_id
     slot_session_coroutine_address,
-    slot_count = slot_session_coroutine_address,
+    slot_pooled_entry,            // the body of a new pooled thread (skynet.lua's pooled_entry)
+    slot_dispatch_key,            // the string "dispatch"
+    slot_trace_key,               // "trace"
+    slot_unpack_key,              // "unpack"
+    slot_count = slot_unpack_key,
 };
 
 constexpr int PTYPE_RESPONSE = 1;
@@ -152,17 +156,27 @@ int l_dispatch(lua_State* L) {
         if (lua_rawgeti(L, lua_upvalueindex(slot_proto), type) != LUA_TTABLE) return fallback(L);
         const int p = arg_count + 1;
         const int f = p + 1, unpack = p + 3;   // p + 2 holds p.trace, which must be nil
-        if (lua_getfield(L, p, "dispatch") != LUA_TFUNCTION) return fallback(L);
-        if (lua_getfield(L, p, "trace") != LUA_TNIL) return fallback(L);
-        lua_getfield(L, p, "unpack");
+        // p.dispatch etc. as Lua reads them (metamethods included), with the keys kept interned
+        lua_pushvalue(L, lua_upvalueindex(slot_dispatch_key));
+        if (lua_gettable(L, p) != LUA_TFUNCTION) return fallback(L);
+        lua_pushvalue(L, lua_upvalueindex(slot_trace_key));
+        if (lua_gettable(L, p) != LUA_TNIL) return fallback(L);
+        lua_pushvalue(L, lua_upvalueindex(slot_unpack_key));
+        if (lua_gettable(L, p) != LUA_TFUNCTION) return fallback(L);
+        // co_get: a parked thread, or a new one running pooled_entry
         int pool = lua_upvalueindex(slot_pool);
         lua_Integer n = lua_Integer(lua_rawlen(L, pool));
-        // an empty pool: skynet.lua makes the new thread
-        if (n == 0 || lua_rawgeti(L, pool, n) != LUA_TTHREAD) return fallback(L);
         co_index = unpack + 1;
-        co = lua_tothread(L, co_index);
-        lua_pushnil(L);
-        lua_rawseti(L, pool, n);
+        if (n > 0 && lua_rawgeti(L, pool, n) == LUA_TTHREAD) {
+            co = lua_tothread(L, co_index);
+            lua_pushnil(L);
+            lua_rawseti(L, pool, n);
+        } else {
+            if (n > 0) lua_pop(L, 1);   // a hole left by the weak table: skynet.lua's co_get makes a thread too
+            co = lua_newthread(L);
+            lua_pushvalue(L, lua_upvalueindex(slot_pooled_entry));
+            lua_xmove(L, co, 1);
+        }
         set_field(L, slot_session_coroutine_id, co_index, arg_session);
         set_field(L, slot_session_coroutine_address, co_index, arg_source);
         lua_pushvalue(L, co_index);
@@ -189,11 +203,13 @@ int l_dispatch(lua_State* L) {
 }
 
 // dispatcher(scheduler_upvalues, dispatch_message, suspend, dispatch_failed, dispatch_pending, proto,
-//            coroutine_pool, session_id_coroutine, session_coroutine_id, session_coroutine_address) -> callback
+//            coroutine_pool, session_id_coroutine, session_coroutine_id, session_coroutine_address,
+//            pooled_entry) -> callback
 int l_new(lua_State* L) {
-    constexpr int nparams = slot_count - 1;
+    constexpr int nparams = slot_pooled_entry - 1;
     for (int i = 1; i <= 5; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
-    for (int i = 6; i <= nparams; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    for (int i = 6; i < nparams; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    luaL_checktype(L, nparams, LUA_TFUNCTION);
     for (int n = 1; n <= up_count; ++n) {
         const char* name = lua_getupvalue(L, 1, n);
         if (!name)
@@ -206,7 +222,10 @@ int l_new(lua_State* L) {
     lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
     if (!lua_touserdata(L, -1)) return luaL_error(L, "Init skynet context first");
     lua_insert(L, 1);
-    lua_settop(L, slot_count);
+    lua_settop(L, slot_pooled_entry);
+    lua_pushliteral(L, "dispatch");
+    lua_pushliteral(L, "trace");
+    lua_pushliteral(L, "unpack");
     lua_pushcclosure(L, l_dispatch, slot_count);
     return 1;
 }
