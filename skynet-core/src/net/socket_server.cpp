@@ -58,9 +58,19 @@ bool remote_endpoint(asio::io_context& io, const std::string& host, int port, ty
     return true;
 }
 
-bool valid_port(int port) { return port >= 0 && port <= 65535; }
-
 }  // namespace
+
+bool socket_server::precheck(std::string& error, std::optional<int> port, int min_port) const {
+    if (stopping()) {
+        error = "socket server stopped";
+        return false;
+    }
+    if (port && (*port < min_port || *port > 65535)) {
+        error = "invalid port " + std::to_string(*port);
+        return false;
+    }
+    return true;
+}
 
 socket_server::socket_server(node& n, unsigned threads) : node_(n) {
     if (threads == 0) threads = 1;
@@ -99,14 +109,7 @@ void socket_server::log(const std::string& text) { node_.log(0, text); }
 // ---- TCP ----------------------------------------------------------------------------------------------
 
 int socket_server::listen(uint32_t owner, const std::string& host, int port, int backlog, std::string& error) {
-    if (stopping()) {
-        error = "socket server stopped";
-        return -1;
-    }
-    if (!valid_port(port)) {
-        error = "invalid port " + std::to_string(port);
-        return -1;
-    }
+    if (!precheck(error, port)) return -1;
     unsigned index = pick_thread();
     net_thread& th = *threads_[index];
     asio::ip::tcp::endpoint ep;
@@ -249,10 +252,7 @@ bool socket_server::close(int id, bool hard) {
 // ---- Unix domain sockets ------------------------------------------------------------------------------
 
 int socket_server::listen_unix(uint32_t owner, const std::string& path, int backlog, std::string& error) {
-    if (stopping()) {
-        error = "socket server stopped";
-        return -1;
-    }
+    if (!precheck(error)) return -1;
     if (!check_unix_path(path, error) || !clear_stale_unix_socket(path, error)) return -1;
     unsigned index = pick_thread();
     net_thread& th = *threads_[index];
@@ -290,10 +290,7 @@ int socket_server::listen_unix(uint32_t owner, const std::string& path, int back
 }
 
 int socket_server::connect_unix(uint32_t owner, const std::string& path, std::string& error) {
-    if (stopping()) {
-        error = "socket server stopped";
-        return -1;
-    }
+    if (!precheck(error)) return -1;
     // asio throws on a path that does not fit a sockaddr_un; such a path is refused here instead.
     if (!check_unix_path(path, error)) return -1;
     unsigned index = pick_thread();
@@ -319,14 +316,7 @@ int socket_server::connect_unix(uint32_t owner, const std::string& path, std::st
 // ---- UDP ----------------------------------------------------------------------------------------------
 
 int socket_server::udp(uint32_t owner, const std::string& host, int port, std::string& error) {
-    if (stopping()) {
-        error = "socket server stopped";
-        return -1;
-    }
-    if (!valid_port(port)) {
-        error = "invalid port " + std::to_string(port);
-        return -1;
-    }
+    if (!precheck(error, port)) return -1;
     unsigned index = pick_thread();
     net_thread& th = *threads_[index];
     asio::ip::udp::socket sock(th.io());
@@ -365,14 +355,8 @@ int socket_server::udp(uint32_t owner, const std::string& host, int port, std::s
 }
 
 int socket_server::udp_dial(uint32_t owner, const std::string& host, int port, std::string& error) {
-    if (stopping()) {
-        error = "socket server stopped";
-        return -1;
-    }
-    if (port <= 0 || port > 65535) {
-        error = "invalid port " + std::to_string(port);
-        return -1;
-    }
+    // A peer's port: 0 names nobody.
+    if (!precheck(error, port, 1)) return -1;
     unsigned index = pick_thread();
     net_thread& th = *threads_[index];
     asio::ip::udp::endpoint peer;
@@ -404,11 +388,11 @@ int socket_server::udp_dial(uint32_t owner, const std::string& host, int port, s
 }
 
 bool socket_server::udp_connect(int id, const std::string& host, int port) {
-    if (stopping() || port <= 0 || port > 65535) return false;
+    std::string error;
+    if (!precheck(error, port, 1)) return false;
     net_thread* th = thread_of(id);
     if (!th) return false;
     asio::ip::udp::endpoint peer;
-    std::string error;
     if (!remote_endpoint<asio::ip::udp>(th->io(), host, port, peer, error)) return false;
     th->post([th, id, peer] {
         if (auto s = th->find(id)) s->set_peer(peer);

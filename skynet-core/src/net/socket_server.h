@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,10 @@ public:
     void log(const std::string& text);
 
 private:
+    // What every entry point that opens or aims a socket checks first: the server still runs, and the
+    // port, when the call takes one, is within min_port..65535 (min_port 1 for a peer's port).  False
+    // with `error` set otherwise.
+    bool precheck(std::string& error, std::optional<int> port = std::nullopt, int min_port = 0) const;
     net_thread* thread_of(int id);
 
     node& node_;
