@@ -472,9 +472,17 @@ function socket.abandon(id)
     end
 end
 
--- Closes the socket when more than `limit` bytes wait unread.
+-- Closes the socket when more than `limit` bytes wait unread; nil removes the limit (as on skynet).
+-- A bad argument is refused here, by name: a negative or fractional limit would otherwise only show up
+-- later as a connection closed on its first byte.
 function socket.limit(id, limit)
-    local s = assert(sockets[id])
+    local s = sockets[id]
+    if s == nil then
+        error(string_format("socket.limit: unknown socket id %s", tostring(id)), 2)
+    end
+    if limit ~= nil and (type(limit) ~= "number" or math.type(limit) ~= "integer" or limit <= 0) then
+        error(string_format("socket.limit: limit must be a positive integer, got %s", tostring(limit)), 2)
+    end
     s.buffer_limit = limit
 end
 

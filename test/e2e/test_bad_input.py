@@ -193,6 +193,7 @@ def lua_api(node):
     probe("send with an unknown protocol name", "unknown protocol nosuchproto")
     probe("setenv of an existing key", "Can't setenv exist key : thread")
     probe("netpack.pack of 70,000 bytes", "./test/e2e/svc/bi_probe.lua:<N>: Invalid size (too long) of data : 70000")
+    probe("socket.limit(fd, -1)", "./test/e2e/svc/bi_probe.lua:<N>: socket.limit: limit must be a positive integer, got -1")
     assert node.alive(), "the node died"
     t.finish()
 

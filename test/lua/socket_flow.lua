@@ -112,6 +112,25 @@ test.case("limit also bounds a read of a large size", function()
     skynet.kill(peer)
 end)
 
+test.case("limit refuses a bad limit or id with an error that names it", function()
+    local peer = skynet.newservice("net_peer")
+    local cid = skynet.call(peer, "lua", "open", "127.0.0.1", listen_port)
+    local fd = next_accepted()
+    socket.start(fd)
+    test.raises("socket.limit: limit must be a positive integer, got -1", socket.limit, fd, -1)
+    test.raises("socket.limit: limit must be a positive integer, got 0", socket.limit, fd, 0)
+    test.raises("socket.limit: limit must be a positive integer, got 1.5", socket.limit, fd, 1.5)
+    test.raises("socket.limit: limit must be a positive integer, got 100", socket.limit, fd, "100")
+    test.raises("socket.limit: unknown socket id 987654", socket.limit, 987654, 100)
+    -- the refused calls set nothing: data still flows past what -1 would have allowed
+    skynet.call(peer, "lua", "write", cid, "still open\n")
+    test.eq(socket.readline(fd), "still open", "the connection is untouched")
+    socket.limit(fd, 1000)
+    socket.limit(fd, nil) -- removes the limit again
+    socket.close(fd)
+    skynet.kill(peer)
+end)
+
 test.case("the warning callback fires past 1 MB unsent and again when it drains", function()
     local peer = skynet.newservice("net_peer")
     -- the peer stops reading at once, so our writes pile up

@@ -37,6 +37,13 @@ probe("call an unknown local name", skynet.call, ".nosuch", "lua", "x")
 probe("send with an unknown protocol name", skynet.send, ".launcher", "nosuchproto", "x")
 probe("setenv of an existing key", skynet.setenv, "thread", "3")
 probe("netpack.pack of 70,000 bytes", function() return require("skynet.netpack").pack(string.rep("x", 70000)) end)
+probe("socket.limit(fd, -1)", function()
+    local socket = require "skynet.socket"
+    local id = socket.listen("127.0.0.1", 0)
+    -- closed however the call ends (the error must come from this line, as a user's would)
+    local _ <close> = setmetatable({}, { __close = function() socket.close(id) end })
+    socket.limit(id, -1)
+end)
 
 skynet.start(function()
     for _, p in ipairs(probes) do
