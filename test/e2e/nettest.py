@@ -178,6 +178,21 @@ def recv_until_closed(s, limit=1 << 24):
     return buf
 
 
+def recv_until_closed_or_reset(s):
+    """Everything the peer sent before it closed. A peer that closes while some of our bytes are still
+    unread in its kernel makes the kernel reset the connection: what arrived before is still read, then
+    the reset ends it like a close."""
+    buf = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return buf
+        if not chunk:
+            return buf
+        buf += chunk
+
+
 class LineReader:
     def __init__(self, s):
         self.s = s

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from nettest import ROOT, SKYNET, Cases, LineReader, Node, connect, recv_until_closed
+from nettest import ROOT, SKYNET, Cases, LineReader, Node, connect, recv_until_closed, recv_until_closed_or_reset
 
 PRINT_TABLE = bool(os.environ.get("BAD_INPUT_TABLE"))
 BASE = """thread = 2
@@ -69,21 +69,6 @@ class Table:
                 shown = " <br> ".join("`%s`" % part for part in expected.split("\n"))
                 print("| %s | %s |" % (bad_input.replace("|", "\\|"), shown.replace("|", "\\|")))
         assert not self.wrong, "%d rows differ: %s" % (len(self.wrong), " || ".join(self.wrong))
-
-
-def recv_until_closed_or_reset(s):
-    """Everything the peer sent before it closed. A peer that closes while some of our bytes are still
-    unread in its kernel makes the kernel reset the connection: what arrived before is still read, then
-    the reset ends it like a close."""
-    buf = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except ConnectionResetError:
-            return buf
-        if not chunk:
-            return buf
-        buf += chunk
 
 
 def run_skynet(args, timeout=20):

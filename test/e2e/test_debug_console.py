@@ -5,7 +5,7 @@ import re
 import tempfile
 import time
 
-from nettest import Cases, LineReader, Node, connect, recv_until_closed
+from nettest import Cases, LineReader, Node, connect, recv_until_closed, recv_until_closed_or_reset
 
 
 class Console:
@@ -29,21 +29,6 @@ class Console:
 
     def close(self):
         self.s.close()
-
-
-def recv_until_closed_or_reset(s):
-    """Everything the peer sent before it closed. A peer that closes while some of our bytes are still
-    unread in its kernel makes the kernel reset the connection: what arrived before is still read, then
-    the reset ends it like a close."""
-    buf = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except ConnectionResetError:
-            return buf
-        if not chunk:
-            return buf
-        buf += chunk
 
 
 def http_get(port, path):
