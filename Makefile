@@ -32,9 +32,11 @@ OBJS      := $(SRCS:%.cpp=$(BUILD)/%.o)
 MAIN_OBJ  := $(BUILD)/skynet-core/src/main.o
 UNIT_SRCS := $(sort $(wildcard test/unit/*.cpp))
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+MICRO_SRCS := $(sort $(wildcard test/bench/micro/*.cpp))
+MICRO_OBJS := $(MICRO_SRCS:%.cpp=$(BUILD)/%.o)
 BIN       := $(if $(SAN),$(BUILD)/skynet,skynet)
 
-.PHONY: all deps run test unit lua-test e2e bench clean fuzz fuzz-deps
+.PHONY: all deps run test unit lua-test e2e bench micro-bench clean fuzz fuzz-deps
 
 all: deps $(BIN)
 
@@ -60,6 +62,10 @@ $(BIN): $(MAIN_OBJ) $(BUILD)/libskynet.a
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libskynet.a
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Micro-benchmarks of core parts (test/bench/micro/): figures only, not part of `make test`.
+$(BUILD)/micro_bench: $(MICRO_OBJS) $(BUILD)/libskynet.a
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 run: all
 	./$(BIN) config
 
@@ -70,8 +76,14 @@ unit: deps $(BUILD)/unit_tests
 test: deps $(BIN) $(BUILD)/unit_tests
 	@SKYNET_BIN=./$(BIN) UNIT_BIN=$(BUILD)/unit_tests $(if $(SAN),TEST_FILE_TIMEOUT=600) python3 test/run_all.py
 
-bench: all
+# The micro-benchmarks first (a second or two), then the suite of ../shared/bench against ./skynet.
+bench: all $(BUILD)/micro_bench
+	@$(BUILD)/micro_bench
+	@echo
 	@bash test/bench/run.sh
+
+micro-bench: deps $(BUILD)/micro_bench
+	@$(BUILD)/micro_bench
 
 # libFuzzer targets (test/fuzz/fuzz_*.cpp), built with clang into build-fuzz/ with AddressSanitizer and
 # UBSan; each runs FUZZ_SECONDS on its seed corpus (test/fuzz/corpus/<target>/) plus what earlier runs
