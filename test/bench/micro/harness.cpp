@@ -25,8 +25,8 @@ double time_ns(const body_fn& body, size_t n) {
 
 // Grows n until one call reaches the target; the last calibration call doubles as the warm-up (caches,
 // allocator pools and the mailbox ring are in their steady state afterwards).
-size_t calibrate(const body_fn& body) {
-    size_t n = 1;
+size_t calibrate(const body_fn& body, size_t grain) {
+    size_t n = grain;
     for (;;) {
         double ns = time_ns(body, n);
         if (ns >= round_target_ns) return n;
@@ -34,6 +34,7 @@ size_t calibrate(const body_fn& body) {
         // makes tiny runs unreliable) and at most x100 (a first run can be slowed by page faults).
         double guess = ns > 0 ? double(n) * round_target_ns * 1.2 / ns : double(n) * 100;
         n = std::clamp(size_t(guess), n * 2, n * 100);
+        n = (n + grain - 1) / grain * grain;
     }
 }
 
@@ -51,8 +52,8 @@ std::vector<group>& groups() {
 
 }  // namespace
 
-void run(const std::string& name, const body_fn& body, unit u) {
-    size_t n = calibrate(body);
+void run(const std::string& name, const body_fn& body, unit u, size_t grain) {
+    size_t n = calibrate(body, grain < 1 ? 1 : grain);
     std::vector<double> per_op;
     for (int r = 0; r < rounds; ++r) per_op.push_back(time_ns(body, n) / double(n));
     std::sort(per_op.begin(), per_op.end());

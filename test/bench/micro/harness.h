@@ -28,8 +28,9 @@ enum class unit { ns_per_op, ops_per_sec };
 
 using body_fn = std::function<void(size_t n)>;
 
-// Times body as described above and prints its MICRO line.
-void run(const std::string& name, const body_fn& body, unit u = unit::ns_per_op);
+// Times body as described above and prints its MICRO line. n is always a multiple of grain, for bodies that
+// work in fixed-size batches (so that the figure does not depend on the n the calibration happened to pick).
+void run(const std::string& name, const body_fn& body, unit u = unit::ns_per_op, size_t grain = 1);
 
 // A group of benchmarks (one source file) registers itself during static initialisation, so main.cpp needs
 // no list of files and a new file is picked up by the Makefile's wildcard alone. Returns a dummy value to
