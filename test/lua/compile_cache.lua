@@ -53,6 +53,48 @@ test.case("require goes through the cache and reports load errors like Lua", fun
     test.raises("module 'cc_none' not found", require, "cc_none")
 end)
 
+test.case("the Lua-file searcher finds modules as Lua's does: templates in order, dots, several '?'", function()
+    -- package.searchers[2] is what require (and so every service's boot) uses to find Lua modules.
+    local search = package.searchers[2]
+    assert(os.execute("mkdir -p " .. dir .. "/lib/cc_pkg " .. dir .. "/cc_twice " .. dir .. "/first"))
+    local saved, saved_searchpath = package.path, package.searchpath
+    -- A module that exists is found without package.searchpath (whose fopen probes cost twice the
+    -- system calls); it only runs to build the message when nothing is found.
+    local searched = 0
+    package.searchpath = function(...)
+        searched = searched + 1
+        return saved_searchpath(...)
+    end
+    local function load(name)
+        local chunk, where = search(name)
+        assert(type(chunk) == "function", chunk)
+        return chunk(name, where), where
+    end
+    package.path = dir .. "/none/?.lua;;" .. dir .. "/lib/?.lua;" .. dir .. "/?/?.lua"
+    write(dir .. "/lib/cc_pkg/sub.lua", "return 'sub'")
+    local mod, where = load "cc_pkg.sub"
+    test.eq(mod, "sub", "dotted name")
+    test.eq(where, dir .. "/lib/cc_pkg/sub.lua", "found on the second template")
+    write(dir .. "/cc_twice/cc_twice.lua", "return 'twice'")
+    test.eq(load "cc_twice", "twice", "every '?' of a template is replaced")
+    -- An earlier template wins; an unreadable file there is skipped exactly when io.open cannot open it.
+    package.path = dir .. "/first/?.lua;" .. dir .. "/lib/?.lua"
+    write(dir .. "/first/cc_order.lua", "return 'first'")
+    write(dir .. "/lib/cc_order.lua", "return 'second'")
+    test.eq(load "cc_order", "first", "first template")
+    write(dir .. "/first/cc_locked.lua", "return 'locked'")
+    write(dir .. "/lib/cc_locked.lua", "return 'open'")
+    assert(os.execute("chmod 000 " .. dir .. "/first/cc_locked.lua"))
+    local f = io.open(dir .. "/first/cc_locked.lua")
+    if f then f:close() end
+    test.eq(load "cc_locked", f and "locked" or "open", "unreadable file")
+    if f then test.eq(searched, 0, "no package.searchpath for modules that exist") end
+    local msg = search "cc_absent"
+    assert(type(msg) == "string" and msg:find("no file '" .. dir .. "/lib/cc_absent.lua'", 1, true), msg)
+    test.eq(searched > 0, true, "package.searchpath builds the not-found message")
+    package.path, package.searchpath = saved, saved_searchpath
+end)
+
 test.case("skynet.codecache.clear empties the cache; loading still works", function()
     local cache = require "skynet.codecache"
     cache.clear()

@@ -30,4 +30,17 @@ test.case("jestat gives jemalloc's gauges; mallctl of an unknown name gives noth
     test.eq(memory.mallctl("no.such.stat"), nil, "unknown mallctl")
 end)
 
+test.case("a new service's counted heap matches Lua's own count from its first line", function()
+    -- Whether its state was opened ahead of time (a spare) or not, a service must count every block of
+    -- its heap: skynet.memory.current and collectgarbage("count") agree.
+    for _ = 1, 5 do
+        local addr = skynet.newservice("mem_count")
+        local counted, lua_count = skynet.call(addr, "lua")
+        assert(lua_count > 16 * 1024, "the standard libraries alone take more than this: " .. lua_count)
+        assert(math.abs(counted - lua_count) < lua_count // 20,
+            string.format("counted %d bytes, Lua counts %d", counted, lua_count))
+        skynet.send(addr, "lua", "exit")
+    end
+end)
+
 test.run()

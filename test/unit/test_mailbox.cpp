@@ -39,6 +39,24 @@ TEST_CASE("mailbox grows and keeps FIFO order") {
     }
 }
 
+TEST_CASE("mailbox grows while its ring has wrapped around, and keeps FIFO order") {
+    // Pops move the head forward, so every doubling below copies a ring whose oldest message is not at
+    // index 0; a grow that copied from 0 instead of head would reorder or lose messages.
+    mailbox mq;
+    int next_in = 0, next_out = 0;
+    message out;
+    for (int round = 0; round < 12; ++round) {
+        for (int i = 0; i < 5 + round * 7; ++i) mq.push(message{0, next_in++, 0, nullptr, 0});
+        for (int i = 0; i < 3 + round * 5; ++i) {
+            REQUIRE(mq.pop(out));
+            CHECK(out.session == next_out++);
+        }
+    }
+    CHECK(mq.length() == size_t(next_in - next_out));
+    while (mq.pop(out)) CHECK(out.session == next_out++);
+    CHECK(next_out == next_in);
+}
+
 TEST_CASE("mailbox: several producers, nothing lost, order kept per sender") {
     mailbox mq;
     constexpr int producers = 4, per = 20000;

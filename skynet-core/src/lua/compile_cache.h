@@ -13,7 +13,8 @@ namespace skynet {
 // Like luaL_loadfilex(L, path, nullptr): pushes the chunk or an error message; returns a Lua status.
 int load_file_cached(lua_State* L, const char* path);
 
-// Replaces the global `loadfile` and the Lua-file searcher of `require` with cached versions.
+// Replaces the global `loadfile` and the Lua-file searcher of `require` with cached versions.  The searcher
+// finds files as Lua's does (package.path templates in order) but probes them with stat(), not fopen.
 void install_compile_cache(lua_State* L);
 
 // Forgets every cached chunk (skynet.codecache.clear).

@@ -50,6 +50,7 @@ private:
     lua_State* L_ = nullptr;
     std::string args_;
     bool booted_ = false;
+    bool opened_ = false;   // the state is a spare: libraries and modules are in place already
     bool boot_marker_seen_ = false;
     int callback_ref_ = LUA_NOREF;
     int killhook_ref_ = LUA_NOREF;
