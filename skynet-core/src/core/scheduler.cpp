@@ -40,8 +40,12 @@ void scheduler::stop() {
 }
 
 namespace {
-// About 20-50 microseconds of looking before a worker goes to sleep.
-constexpr int spin_rounds = 2000;
+// A worker that runs out of work first looks with `pause` for a moment (a reply in a request/reply
+// exchange arrives within a few microseconds), then keeps looking with sched_yield up to about
+// 50 microseconds: a yield gives the core to any other runnable thread (the socket thread, a client
+// on the same machine, another process), so looking costs nothing when there is other work to do.
+constexpr int pause_rounds = 256;
+constexpr int yield_rounds = 64;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -52,6 +56,18 @@ inline void cpu_relax() {
 }
 }  // namespace
 
+bool scheduler::look_for_work() const {
+    for (int i = 0; i < pause_rounds; ++i) {
+        if (ready_count_.load(std::memory_order_acquire) != 0) return true;
+        cpu_relax();
+    }
+    for (int i = 0; i < yield_rounds; ++i) {
+        if (ready_count_.load(std::memory_order_acquire) != 0) return true;
+        std::this_thread::yield();
+    }
+    return ready_count_.load(std::memory_order_acquire) != 0;
+}
+
 void scheduler::worker_loop(int index) {
     std::unique_lock lock(mu_);
     for (;;) {
@@ -59,7 +75,7 @@ void scheduler::worker_loop(int index) {
             // Spin without the lock for a while: work that arrives now is picked up without a futex.
             ++spinning_;
             lock.unlock();
-            for (int i = 0; i < spin_rounds && ready_count_.load(std::memory_order_acquire) == 0; ++i) cpu_relax();
+            look_for_work();
             lock.lock();
             --spinning_;
             while (ready_.empty() && !quit_) {

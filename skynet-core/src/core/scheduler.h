@@ -3,9 +3,9 @@
 // Services float between workers (never pinned, so one slow service cannot stall its neighbours).
 //
 // Waking a sleeping thread costs a futex call on both sides, which in a request/reply exchange would be paid
-// on every message.  So a worker that runs out of work first spins for a short, bounded time (no CPU burnt
-// for long, unlike skynet #1330) before it sleeps, and a push wakes a sleeper only when no worker is
-// spinning.  A spinner that finds work wakes a sleeper if more is queued, so parallelism is not lost.
+// on every message.  So a worker that runs out of work first looks for a short, bounded time (no CPU burnt
+// for long, unlike skynet #1330; mostly with sched_yield, so other runnable threads get the core) before it
+// sleeps, and a push wakes a sleeper only when no worker is spinning.  A spinner that finds work wakes a sleeper if more is queued, so parallelism is not lost.
 // Every change of the spinning/sleeping counts and every final emptiness check happen under one mutex,
 // so no wake-up is lost.
 #pragma once
@@ -42,6 +42,8 @@ public:
 
 private:
     void worker_loop(int index);
+    // The bounded look for queued work before a worker sleeps; true when some appeared.
+    bool look_for_work() const;
 
     int workers_;
     turn_fn turn_;
