@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/cpu_clock.h"
 #include "core/node.h"
 
 namespace skynet {
@@ -138,17 +139,13 @@ std::optional<std::string> node::command(service& ctx, std::string_view cmd, std
         if (what == "mqlen") return std::to_string(ctx.mq().length());
         if (what == "endless") return ctx.endless.exchange(false) ? "1" : "0";
         if (what == "cpu") {
-            std::snprintf(buf, sizeof buf, "%lf", double(ctx.cpu_ns) / 1e9);
+            std::snprintf(buf, sizeof buf, "%lf", double(cpu_clock::to_ns(ctx.cpu_ticks)) / 1e9);
             return std::string(buf);
         }
         if (what == "time") {
             double t = 0;
-            if (profile_ && ctx.dispatch_start_ns) {
-                auto now = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
-                t = double(now - ctx.dispatch_start_ns) / 1e9;
-            }
+            if (profile_ && ctx.dispatch_start_ticks)
+                t = double(cpu_clock::to_ns(cpu_clock::ticks() - ctx.dispatch_start_ticks)) / 1e9;
             std::snprintf(buf, sizeof buf, "%lf", t);
             return std::string(buf);
         }

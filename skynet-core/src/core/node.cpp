@@ -1,5 +1,7 @@
 #include "core/node.h"
 
+#include "core/cpu_clock.h"
+
 #include "config/config_check.h"
 #include "net/socket_event.h"
 
@@ -19,12 +21,6 @@ namespace {
 
 std::atomic<bool> g_term_requested{false};
 std::atomic<bool> g_hup_requested{false};
-
-uint64_t steady_ns() {
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::steady_clock::now().time_since_epoch())
-                        .count());
-}
 
 int config_int(env& e, const std::string& key, int fallback) {
     std::string v = e.get_or_set(key, std::to_string(fallback));
@@ -305,11 +301,11 @@ void node::dispatch_one(service& s, message& m, int worker) {
     monitor_.begin(worker, m.source, s.handle());
     set_current_handle(s.handle());
     if (s.logging.load(std::memory_order_relaxed)) log_message(s, m);
-    uint64_t t0 = profile_ ? steady_ns() : 0;
-    s.dispatch_start_ns = t0;
+    uint64_t t0 = profile_ ? cpu_clock::ticks() : 0;
+    s.dispatch_start_ticks = t0;
     s.module()->dispatch(s, m);
-    if (profile_) s.cpu_ns += steady_ns() - t0;
-    s.dispatch_start_ns = 0;
+    if (profile_) s.cpu_ticks += cpu_clock::ticks() - t0;
+    s.dispatch_start_ticks = 0;
     ++s.message_count;
     release_payload(m);
     set_current_handle(0);

@@ -62,8 +62,8 @@ public:
 
     // Per-service statistics (STAT).  Written by the owning worker, read by the service itself.
     uint64_t message_count = 0;
-    uint64_t cpu_ns = 0;
-    uint64_t dispatch_start_ns = 0;   // 0 when not dispatching
+    uint64_t cpu_ticks = 0;              // cpu_clock ticks spent dispatching
+    uint64_t dispatch_start_ticks = 0;   // 0 when not dispatching
     std::atomic<bool> endless{false};
     // Bytes held by the service's own heap (the Lua state of snlua), readable from any thread (skynet.memory).
     std::atomic<size_t> heap_bytes{0};
