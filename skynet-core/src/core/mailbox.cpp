@@ -5,8 +5,10 @@ namespace skynet {
 namespace {
 // Most services hold a handful of messages at a time, and an idle one never more than that: a ring of 8
 // is 256 bytes where skynet's 64 cost 2 KB per service (1.3 % of an idle snlua service's memory). A
-// burst doubles the ring as often as it needs.
+// burst doubles the ring as often as it needs.  The size stays a power of two, so positions wrap with a mask
+// rather than a division on every push and pop.
 constexpr size_t initial_capacity = 8;
+static_assert((initial_capacity & (initial_capacity - 1)) == 0, "the ring size must be a power of two");
 constexpr size_t default_overload_threshold = 1024;
 }  // namespace
 
@@ -14,12 +16,12 @@ mailbox::mailbox() : ring_(initial_capacity) {}
 
 mailbox::~mailbox() {
     // Whatever is left belongs to nobody else by now.
-    for (size_t i = 0; i < count_; ++i) ring_[(head_ + i) % ring_.size()].free_payload();
+    for (size_t i = 0; i < count_; ++i) ring_[(head_ + i) & (ring_.size() - 1)].free_payload();
 }
 
 void mailbox::grow() {
     std::vector<message> bigger(ring_.size() * 2);
-    for (size_t i = 0; i < count_; ++i) bigger[i] = ring_[(head_ + i) % ring_.size()];
+    for (size_t i = 0; i < count_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
     ring_.swap(bigger);
     head_ = 0;
 }
@@ -28,7 +30,7 @@ mailbox::push_result mailbox::push(const message& msg) {
     std::lock_guard lock(mu_);
     if (dead_) return push_result::dead;
     if (count_ == ring_.size()) grow();
-    ring_[(head_ + count_) % ring_.size()] = msg;
+    ring_[(head_ + count_) & (ring_.size() - 1)] = msg;
     ++count_;
     if (!scheduled_) {
         scheduled_ = true;
@@ -46,7 +48,7 @@ bool mailbox::pop(message& out) {
     }
     out = ring_[head_];
     ring_[head_] = message{};
-    head_ = (head_ + 1) % ring_.size();
+    head_ = (head_ + 1) & (ring_.size() - 1);
     --count_;
     // Doubled until it is above the length, as skynet does: one burst is reported once, not once per
     // doubling on the following pops.
@@ -69,7 +71,7 @@ std::vector<message> mailbox::close() {
     dead_ = true;
     std::vector<message> rest;
     rest.reserve(count_);
-    for (size_t i = 0; i < count_; ++i) rest.push_back(ring_[(head_ + i) % ring_.size()]);
+    for (size_t i = 0; i < count_; ++i) rest.push_back(ring_[(head_ + i) & (ring_.size() - 1)]);
     count_ = 0;
     head_ = 0;
     return rest;
