@@ -115,12 +115,20 @@ void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int
     if (lua_pcall(L, nvalues + 2, 0, 0) != LUA_OK) failed(L);
 }
 
+// table[key] = value for a table held as an upvalue (the API takes the pseudo-index directly).
 void set_field(lua_State* L, int table_slot, int key_index, int value_index) {
-    lua_pushvalue(L, lua_upvalueindex(table_slot));
     lua_pushvalue(L, key_index);
     lua_pushvalue(L, value_index);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
+    lua_rawset(L, lua_upvalueindex(table_slot));
+}
+
+// Queued wakeups, errors and forks are skynet.lua's to serve.
+int after_message(lua_State* L) {
+    if (state_true(L, up_busy)) {
+        lua_pushvalue(L, lua_upvalueindex(slot_pending));
+        lua_call(L, 0, 0);
+    }
+    return 0;
 }
 
 int l_dispatch(lua_State* L) {
@@ -143,11 +151,17 @@ int l_dispatch(lua_State* L) {
         lua_rawseti(L, table, session);
         lua_pushvalue(L, co_index);
         set_state(L, up_running_thread);
-        lua_pushboolean(L, 1);
-        lua_pushvalue(L, arg_msg);
-        lua_pushvalue(L, arg_size);
-        lua_pushvalue(L, arg_session);
-        nargs = 4;
+        // true, msg, sz, session go straight onto the thread's stack
+        if (!lua_checkstack(co, 4)) return luaL_error(L, "too many arguments to resume");
+        lua_pushboolean(co, 1);
+        if (lua_type(L, arg_msg) == LUA_TLIGHTUSERDATA)
+            lua_pushlightuserdata(co, lua_touserdata(L, arg_msg));
+        else
+            lua_pushnil(co);
+        lua_pushinteger(co, lua_tointeger(L, arg_size));
+        lua_pushinteger(co, session);
+        resume_and_suspend(L, l, co_index, co, 4);
+        return after_message(L);
     } else {
         // Watch notices and protocols without a plain dispatch function are skynet.lua's.
         if (type == PTYPE_SYSTEM) return fallback(L);
@@ -195,11 +209,7 @@ int l_dispatch(lua_State* L) {
     if (!lua_checkstack(co, nargs)) return luaL_error(L, "too many arguments to resume");
     lua_xmove(L, co, nargs);
     resume_and_suspend(L, l, co_index, co, nargs);
-    if (state_true(L, up_busy)) {
-        lua_pushvalue(L, lua_upvalueindex(slot_pending));
-        lua_call(L, 0, 0);
-    }
-    return 0;
+    return after_message(L);
 }
 
 // dispatcher(scheduler_upvalues, dispatch_message, suspend, dispatch_failed, dispatch_pending, proto,
