@@ -480,8 +480,13 @@ function socket.limit(id, limit)
     if s == nil then
         error(string_format("socket.limit: unknown socket id %s", tostring(id)), 2)
     end
-    if limit ~= nil and (type(limit) ~= "number" or math.type(limit) ~= "integer" or limit <= 0) then
-        error(string_format("socket.limit: limit must be a positive integer, got %s", tostring(limit)), 2)
+    if limit ~= nil then
+        -- a whole float such as 1e6 is a byte count too
+        local n = type(limit) == "number" and math.tointeger(limit) or nil
+        if n == nil or n <= 0 then
+            error(string_format("socket.limit: limit must be a positive integer, got %s", tostring(limit)), 2)
+        end
+        limit = n
     end
     s.buffer_limit = limit
 end

@@ -121,6 +121,7 @@ test.case("limit refuses a bad limit or id with an error that names it", functio
     test.raises("socket.limit: limit must be a positive integer, got 0", socket.limit, fd, 0)
     test.raises("socket.limit: limit must be a positive integer, got 1.5", socket.limit, fd, 1.5)
     test.raises("socket.limit: limit must be a positive integer, got 100", socket.limit, fd, "100")
+    socket.limit(fd, 1e6)   -- a whole float is accepted, as skynet accepts any number
     test.raises("socket.limit: unknown socket id 987654", socket.limit, 987654, 100)
     -- the refused calls set nothing: data still flows past what -1 would have allowed
     skynet.call(peer, "lua", "write", cid, "still open\n")
