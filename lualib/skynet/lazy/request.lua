@@ -18,7 +18,6 @@ return function(skynet, I)
     local table_unpack = table.unpack
     local PTYPE_TRACE = skynet.PTYPE_TRACE
 
-
     local request_meta = {}
     request_meta.__index = request_meta
 
