@@ -97,8 +97,9 @@ void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int
     int nres = 0;
     int status = lua_resume(co, L, nargs, &nres);
     l->active.store(previous, std::memory_order_relaxed);
-    if (status == LUA_YIELD && nres == 1 && is_suspend(co)) {
-        // suspend(co, true, "SUSPEND"): clear unpacking; queued wakeups are served below
+    // A thread that parked itself, or a skynet.timeout thread that ended returning "SUSPEND": either way
+    // suspend(co, true, "SUSPEND") only clears unpacking; queued wakeups are served below.
+    if ((status == LUA_YIELD || status == LUA_OK) && nres == 1 && is_suspend(co)) {
         lua_pop(co, 1);
         lua_pushnil(L);
         set_state(L, up_unpacking);
