@@ -207,7 +207,11 @@ int l_dispatch(lua_State* L) {
         if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK) failed(L);
         nargs = lua_gettop(L) - co_index;   // f, session, source and what unpack gave
     }
-    if (!lua_checkstack(co, nargs)) return luaL_error(L, "too many arguments to resume");
+    if (!lua_checkstack(co, nargs)) {
+        // as an unpack failure: the requester gets an error and the thread is dropped
+        lua_pushliteral(L, "too many arguments to resume");
+        failed(L);
+    }
     lua_xmove(L, co, nargs);
     resume_and_suspend(L, l, co_index, co, nargs);
     return after_message(L);
