@@ -22,7 +22,8 @@ uint64_t steady_ns() {
 bool invariant_tsc() {
 #ifdef SKYNET_HAVE_TSC
     unsigned a = 0, b = 0, c = 0, d = 0;
-    if (__get_cpuid_max(0x80000000, nullptr) < 0x80000007) return false;
+    // (gcc's cpuid.h returns unsigned, clang's int)
+    if (static_cast<unsigned>(__get_cpuid_max(0x80000000, nullptr)) < 0x80000007u) return false;
     __get_cpuid(0x80000007, &a, &b, &c, &d);
     return (d & (1u << 8)) != 0;
 #else
