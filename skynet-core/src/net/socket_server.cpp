@@ -72,6 +72,36 @@ bool socket_server::precheck(std::string& error, std::optional<int> port, int mi
     return true;
 }
 
+int socket_server::reserve(unsigned index, std::string& error) {
+    int id = slots_.reserve(index);
+    if (id < 0) error = "reach skynet socket number limit";
+    return id;
+}
+
+bool socket_server::abandon_if_stopping(int id) {
+    if (!stopping()) return false;
+    slots_.release(id);
+    return true;
+}
+
+int socket_server::add_udp(unsigned index, uint32_t owner, asio::ip::udp::socket sock,
+                           std::optional<asio::ip::udp::endpoint> peer, std::string& error) {
+    int id = reserve(index, error);
+    if (id < 0) return -1;
+    // socket.udp returns before the network thread has the socket: sends made at once must not be
+    // refused, and they are posted behind the registration anyway.
+    slots_.set_writable(id, true);
+    net_thread& th = *threads_[index];
+    th.post([&th, id, owner, peer, sock = std::move(sock)]() mutable {
+        if (th.server().abandon_if_stopping(id)) return;
+        auto s = std::make_shared<udp_socket>(th, id, owner, std::move(sock));
+        th.add(s);
+        if (peer) s->set_peer(*peer);
+        s->opened();
+    });
+    return id;
+}
+
 socket_server::socket_server(node& n, unsigned threads) : node_(n) {
     if (threads == 0) threads = 1;
     for (unsigned i = 0; i < threads; ++i) threads_.push_back(std::make_unique<net_thread>(*this, i));
@@ -126,16 +156,10 @@ int socket_server::listen(uint32_t owner, const std::string& host, int port, int
         error = ec.message();
         return -1;
     }
-    int id = slots_.reserve(index);
-    if (id < 0) {
-        error = "reach skynet socket number limit";
-        return -1;
-    }
+    int id = reserve(index, error);
+    if (id < 0) return -1;
     th.post([&th, id, owner, acceptor = std::move(acceptor)]() mutable {
-        if (th.server().stopping()) {
-            th.server().slots().release(id);
-            return;
-        }
+        if (th.server().abandon_if_stopping(id)) return;
         auto l = std::make_shared<tcp_listener>(th, id, owner, std::move(acceptor));
         th.add(l);
         l->opened();
@@ -152,10 +176,7 @@ int socket_server::connect(uint32_t owner, const std::string& host, int port) {
     slots_.set_writable(id, true);
     net_thread& th = *threads_[index];
     th.post([&th, id, owner, host, port] {
-        if (th.server().stopping()) {
-            th.server().slots().release(id);
-            return;
-        }
+        if (th.server().abandon_if_stopping(id)) return;
         auto s = std::make_shared<tcp_stream>(th, id, owner, asio::ip::tcp::socket(th.io()));
         th.add(s);
         s->connect(host, port);
@@ -170,10 +191,7 @@ int socket_server::bind(uint32_t owner, int fd) {
     if (id < 0) return -1;
     net_thread& th = *threads_[index];
     th.post([&th, id, owner, fd] {
-        if (th.server().stopping()) {
-            th.server().slots().release(id);
-            return;
-        }
+        if (th.server().abandon_if_stopping(id)) return;
         asio::posix::stream_descriptor sd(th.io());
         asio::error_code ec;
         sd.assign(fd, ec);
@@ -272,16 +290,10 @@ int socket_server::listen_unix(uint32_t owner, const std::string& path, int back
         error = path + ": " + ec.message();
         return -1;
     }
-    int id = slots_.reserve(index);
-    if (id < 0) {
-        error = "reach skynet socket number limit";
-        return -1;
-    }
+    int id = reserve(index, error);
+    if (id < 0) return -1;
     th.post([&th, id, owner, acceptor = std::move(acceptor), file = std::move(file)]() mutable {
-        if (th.server().stopping()) {
-            th.server().slots().release(id);
-            return;
-        }
+        if (th.server().abandon_if_stopping(id)) return;
         auto l = std::make_shared<unix_listener>(th, id, owner, std::move(acceptor), std::move(file));
         th.add(l);
         l->opened();
@@ -294,18 +306,12 @@ int socket_server::connect_unix(uint32_t owner, const std::string& path, std::st
     // asio throws on a path that does not fit a sockaddr_un; such a path is refused here instead.
     if (!check_unix_path(path, error)) return -1;
     unsigned index = pick_thread();
-    int id = slots_.reserve(index);
-    if (id < 0) {
-        error = "reach skynet socket number limit";
-        return -1;
-    }
+    int id = reserve(index, error);
+    if (id < 0) return -1;
     slots_.set_writable(id, true);
     net_thread& th = *threads_[index];
     th.post([&th, id, owner, path] {
-        if (th.server().stopping()) {
-            th.server().slots().release(id);
-            return;
-        }
+        if (th.server().abandon_if_stopping(id)) return;
         auto s = std::make_shared<unix_stream>(th, id, owner, asio::local::stream_protocol::socket(th.io()));
         th.add(s);
         s->connect_path(path);
@@ -334,24 +340,7 @@ int socket_server::udp(uint32_t owner, const std::string& host, int port, std::s
         error = ec.message();
         return -1;
     }
-    int id = slots_.reserve(index);
-    if (id < 0) {
-        error = "reach skynet socket number limit";
-        return -1;
-    }
-    // socket.udp returns before the network thread has the socket: sends made at once must not be
-    // refused, and they are posted behind the registration anyway.
-    slots_.set_writable(id, true);
-    th.post([&th, id, owner, sock = std::move(sock)]() mutable {
-        if (th.server().stopping()) {
-            th.server().slots().release(id);
-            return;
-        }
-        auto s = std::make_shared<udp_socket>(th, id, owner, std::move(sock));
-        th.add(s);
-        s->opened();
-    });
-    return id;
+    return add_udp(index, owner, std::move(sock), std::nullopt, error);
 }
 
 int socket_server::udp_dial(uint32_t owner, const std::string& host, int port, std::string& error) {
@@ -368,23 +357,7 @@ int socket_server::udp_dial(uint32_t owner, const std::string& host, int port, s
         error = ec.message();
         return -1;
     }
-    int id = slots_.reserve(index);
-    if (id < 0) {
-        error = "reach skynet socket number limit";
-        return -1;
-    }
-    slots_.set_writable(id, true);
-    th.post([&th, id, owner, peer, sock = std::move(sock)]() mutable {
-        if (th.server().stopping()) {
-            th.server().slots().release(id);
-            return;
-        }
-        auto s = std::make_shared<udp_socket>(th, id, owner, std::move(sock));
-        th.add(s);
-        s->set_peer(peer);
-        s->opened();
-    });
-    return id;
+    return add_udp(index, owner, std::move(sock), peer, error);
 }
 
 bool socket_server::udp_connect(int id, const std::string& host, int port) {

@@ -79,6 +79,9 @@ public:
     // The thread that gets the next new socket (round robin).
     unsigned pick_thread();
     bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+    // For a registration posted to a network thread: when the server stopped since the slot was reserved,
+    // frees the slot and returns true (the socket is dropped with the lambda).
+    bool abandon_if_stopping(int id);
     void log(const std::string& text);
 
 private:
@@ -87,6 +90,11 @@ private:
     // with `error` set otherwise.
     bool precheck(std::string& error, std::optional<int> port = std::nullopt, int min_port = 0) const;
     net_thread* thread_of(int id);
+    // A slot on thread `index`, or -1 with skynet's "reach skynet socket number limit" in `error`.
+    int reserve(unsigned index, std::string& error);
+    // Registers an opened UDP socket on thread `index`, aimed at `peer` when given; its id, or -1.
+    int add_udp(unsigned index, uint32_t owner, asio::ip::udp::socket sock,
+                std::optional<asio::ip::udp::endpoint> peer, std::string& error);
 
     node& node_;
     socket_slots slots_;

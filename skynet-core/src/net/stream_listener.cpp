@@ -130,10 +130,7 @@ void stream_listener<Protocol>::on_accept(const asio::error_code& ec, socket_typ
         adopt(peer);
     } else {
         target.post([&target, nid, adopt, peer = std::move(peer)]() mutable {
-            if (target.server().stopping()) {
-                target.server().slots().release(nid);
-                return;
-            }
+            if (target.server().abandon_if_stopping(nid)) return;
             adopt(peer);
         });
     }
