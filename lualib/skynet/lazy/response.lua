@@ -57,35 +57,32 @@ return function(skynet, I)
         return response
     end
 
+    -- Sends an already packed request for rawcall and tracecall; errors point at their caller.
+    local function send_request(addr, typename, msg, sz)
+        local p = proto[typename]
+        if p == nil then
+            error("unknown protocol " .. tostring(typename), 3)
+        end
+        local session = auxsend(addr, p.id, msg, sz)
+        if not session then
+            error("call to invalid address", 3)
+        end
+        return session
+    end
+
     function skynet.rawcall(addr, typename, msg, sz)
         local tag = session_coroutine_tracetag[running()]
         if tag then
             ctrace(tag, "call", 2)
             csend(addr, PTYPE_TRACE, 0, tag)
         end
-        local p = proto[typename]
-        if p == nil then
-            error("unknown protocol " .. tostring(typename), 2)
-        end
-        local session = auxsend(addr, p.id, msg, sz)
-        if not session then
-            error("call to invalid address", 2)
-        end
-        return yield_call(addr, session)
+        return yield_call(addr, send_request(addr, typename, msg, sz))
     end
 
     function skynet.tracecall(tag, addr, typename, msg, sz)
         ctrace(tag, "tracecall begin")
         csend(addr, PTYPE_TRACE, 0, tag)
-        local p = proto[typename]
-        if p == nil then
-            error("unknown protocol " .. tostring(typename), 2)
-        end
-        local session = auxsend(addr, p.id, msg, sz)
-        if not session then
-            error("call to invalid address", 2)
-        end
-        local rmsg, rsz = yield_call(addr, session)
+        local rmsg, rsz = yield_call(addr, send_request(addr, typename, msg, sz))
         ctrace(tag, "tracecall end")
         return rmsg, rsz
     end
