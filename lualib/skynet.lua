@@ -778,8 +778,9 @@ local function run_forks(ok, err)
     return ok, err
 end
 
-local function dispatch_message(prototype, msg, sz, session, source)
-    local ok, err = pcall(raw_dispatch_message, prototype, msg, sz, session, source)
+-- What follows a message's handling, failed or not: a request whose unpack failed is answered, queued
+-- forks and left-over wakeups run, and any error raised (joined) for snlua to log.
+local function finish_message(ok, err)
     if not ok and unpacking then
         abort_unpacking()
     end
@@ -789,6 +790,10 @@ local function dispatch_message(prototype, msg, sz, session, source)
     if not ok then
         error(tostring(err), 0)
     end
+end
+
+local function dispatch_message(prototype, msg, sz, session, source)
+    return finish_message(pcall(raw_dispatch_message, prototype, msg, sz, session, source))
 end
 skynet.dispatch_message = dispatch_message
 
@@ -800,36 +805,20 @@ local function scheduler_upvalues()
     return running_thread, unpacking, tracing, busy
 end
 
--- The fast path's ends: what dispatch_message does after its pcall, failed or not.
-local function dispatch_failed(err)
-    if unpacking then
-        abort_unpacking()
-    end
-    local ok = false
-    if flush_pending or fork_head <= fork_tail then
-        ok, err = run_forks(ok, err)
-    end
-    error(tostring(err), 0)
-end
-
--- After a thread suspended: the wakeups and errors it queued (what suspend does on "SUSPEND"), then
--- the forks (what dispatch_message does after its pcall).
+-- After a thread the fast path resumed suspended: the wakeups and errors it queued (what suspend does
+-- on "SUSPEND"), then what dispatch_message does after its pcall.
 local function dispatch_pending()
     local ok, err = true, nil
     if wake_head <= wake_tail or err_head <= err_tail then
         ok, err = pcall(dispatch_wakeup)
     end
-    if flush_pending or fork_head <= fork_tail then
-        ok, err = run_forks(ok, err)
-    end
+    -- forks queued from here on set it again: at worst one more call that finds nothing to do
     busy = false
-    if not ok then
-        error(tostring(err), 0)
-    end
+    return finish_message(ok, err)
 end
 
 local fast_dispatch = require "skynet.dispatcher"(scheduler_upvalues, dispatch_message, suspend,
-    dispatch_failed, dispatch_pending, proto, coroutine_pool, session_id_coroutine, session_coroutine_id,
+    finish_message, dispatch_pending, proto, coroutine_pool, session_id_coroutine, session_coroutine_id,
     session_coroutine_address, pooled_entry)
 
 ---------------------------------------------------------------------------------------------------

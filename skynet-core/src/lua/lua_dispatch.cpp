@@ -36,7 +36,7 @@ enum slot : int {
     slot_state,                   // scheduler_upvalues
     slot_fallback,                // dispatch_message: the whole message, the Lua way
     slot_suspend,                 // suspend(co, ok, ...)
-    slot_failed,                  // dispatch_failed(err): what dispatch_message does after a failed pcall; raises
+    slot_finish,                  // finish_message(ok, err): what dispatch_message does after its pcall
     slot_pending,                 // dispatch_pending(): serves queued wakeups, errors and forks; raises on errors
     slot_proto,                   // proto
     slot_pool,                    // coroutine_pool
@@ -74,13 +74,14 @@ int fallback(lua_State* L) {
     return 0;
 }
 
-// An error of unpack or suspend is on top: skynet.lua's dispatch_failed cleans up, runs the forks and
-// raises.
+// An error of unpack or suspend is on top: skynet.lua's finish_message(false, err) answers a request
+// whose unpack failed, runs the forks and raises.
 [[noreturn]] void failed(lua_State* L) {
-    lua_pushvalue(L, lua_upvalueindex(slot_failed));
-    lua_insert(L, -2);
-    lua_call(L, 1, 0);
-    lua_error(L);   // not reached: dispatch_failed always raises
+    lua_pushvalue(L, lua_upvalueindex(slot_finish));
+    lua_pushboolean(L, 0);
+    lua_rotate(L, -3, 2);
+    lua_call(L, 2, 0);
+    lua_error(L);   // not reached: finish_message raises when given false
     __builtin_unreachable();
 }
 
@@ -217,7 +218,7 @@ int l_dispatch(lua_State* L) {
     return after_message(L);
 }
 
-// dispatcher(scheduler_upvalues, dispatch_message, suspend, dispatch_failed, dispatch_pending, proto,
+// dispatcher(scheduler_upvalues, dispatch_message, suspend, finish_message, dispatch_pending, proto,
 //            coroutine_pool, session_id_coroutine, session_coroutine_id, session_coroutine_address,
 //            pooled_entry) -> callback
 int l_new(lua_State* L) {
