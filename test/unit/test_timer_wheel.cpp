@@ -1,4 +1,5 @@
 // The timing wheel: exact expiry at every level boundary, ordering, long timers, big jumps, re-entrancy.
+#include "core/timer.h"
 #include "core/timer_wheel.h"
 
 #include <doctest/doctest.h>
@@ -337,4 +338,19 @@ TEST_CASE("timer_wheel: random timers match a sorted reference") {
         CHECK(got.size() == ref.size());
         CHECK(w.size() == 0);
     }
+}
+
+TEST_CASE("timer_service: a timer is due at the start of the tick skynet.now() reaches, as in skynet") {
+    using skynet::tick_aligned_due;
+    // armed 4 ms into tick 123 with ti = 10: due when tick 133 starts
+    CHECK(tick_aligned_due(1234, 100) == 1330);
+    // armed right at a tick start: a whole ti later
+    CHECK(tick_aligned_due(1230, 100) == 1330);
+    // armed at the last millisecond of a tick: ti = 1 is due at the next tick, 1 ms later
+    CHECK(tick_aligned_due(1239, 10) == 1240);
+    // skynet.now() = floor(ms / 10) when it fires is the arm tick + ti, whatever the arm millisecond
+    for (uint64_t arm = 5000; arm < 5020; ++arm) CHECK(tick_aligned_due(arm, 70) / 10 == arm / 10 + 7);
+    // no delay: at once, never in the past or future
+    CHECK(tick_aligned_due(1234, 0) == 1234);
+    CHECK(tick_aligned_due(1234, -50) == 1234);
 }

@@ -34,11 +34,10 @@ void timer_service::stop() {
 
 void timer_service::add(int64_t delay_ms, timer_event ev) {
     std::lock_guard lock(mu_);
-    // The wheel counts from its own now(); a timer thread that lags behind must not shorten the delay.
-    uint64_t now = elapsed_ms();
-    int64_t lag = int64_t(now) - int64_t(wheel_.now());
-    wheel_.add(delay_ms + (lag > 0 ? lag : 0), ev);
-    uint64_t due = now + uint64_t(delay_ms > 0 ? delay_ms : 0);
+    // The wheel counts from its own now(), which lags behind the clock while the thread sleeps: the delay
+    // it gets is measured from there, so a lagging thread neither shortens nor stretches the timer.
+    uint64_t due = tick_aligned_due(elapsed_ms(), delay_ms);
+    wheel_.add(int64_t(due) - int64_t(wheel_.now()), ev);
     if (due < sleeping_until_) cv_.notify_one();
 }
 

@@ -1,5 +1,7 @@
 // The timer thread: a timer_wheel driven by steady_clock at 1 ms resolution.  The Lua API counts in
-// centiseconds; the wheel in milliseconds, so expiries are not rounded up to skynet's 2.5 ms tick.
+// centiseconds, and like skynet a timer of `ti` centiseconds is due when skynet.now() has moved on by `ti`:
+// at the start of that 10 ms tick, not `ti`*10 ms after it was armed.  The wheel's 1 ms resolution means
+// the tick start is met to the millisecond (skynet's timer thread polls every 2.5 ms).
 #pragma once
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +14,13 @@
 #include "core/timer_wheel.h"
 
 namespace skynet {
+
+// When a timer armed at now_ms (milliseconds since start) with delay_ms is due: the start of the 10 ms tick
+// `delay_ms / 10` ticks after the current one, so skynet.now() reads exactly arm + ti when it fires.  A delay
+// <= 0 is due at once.
+constexpr uint64_t tick_aligned_due(uint64_t now_ms, int64_t delay_ms) {
+    return delay_ms <= 0 ? now_ms : now_ms - now_ms % 10 + uint64_t(delay_ms);
+}
 
 class timer_service {
 public:
