@@ -82,9 +82,6 @@ local watching_session = {}
 -- next request's trace tag, sent ahead by a PTYPE_TRACE message from that source
 local trace_source = {}
 local trace_pending = 0   -- entries in trace_source: requests check it before looking there
--- Set for good once any thread gets a trace tag (or `false`); until then the hot paths skip the
--- session_coroutine_tracetag look-ups.
-local tracing = false
 
 -- Three FIFO queues kept as head/tail indexed arrays so that push and pop are O(1).
 local wakeup_queue, wake_head, wake_tail = {}, 1, 0
@@ -94,20 +91,30 @@ local fork_queue, fork_body, fork_head, fork_tail = {}, {}, 1, 0
 
 -- An error unwound a chain of resumptions: queued wakeups and errors still have to be served.
 local flush_pending = false
--- Set whenever a wakeup, an error or a fork is queued (or flush_pending set): the C++ dispatcher
--- (skynet.dispatcher) calls back into Lua after a message only while it is true.
-local busy = false
 
-local running_thread = nil   -- the skynet thread resumed last (user coroutines run inside it)
+-- The scalars the C++ dispatcher (skynet.dispatcher, lua_dispatch.cpp) shares with this file, in one
+-- table it reads and writes by index (the order is its contract): cheaper for it than a closure's
+-- upvalues, whose look-up also touches the function's prototype, a cache miss per message in a
+-- service that was idle for a while.
+-- S[RUNNING]: the skynet thread resumed last (user coroutines run inside it).
+-- S[UNPACKING]: the request thread whose message is being unpacked.
+-- S[TRACING]: set for good once any thread gets a trace tag (or `false`); until then the hot paths
+--   skip the session_coroutine_tracetag look-ups, and the dispatcher handles every message it can.
+-- S[BUSY]: set whenever a wakeup, an error or a fork is queued (or flush_pending set): the dispatcher
+--   calls back into Lua after a message only while it is true.
+local RUNNING <const> = 1
+local UNPACKING <const> = 2
+local TRACING <const> = 3
+local BUSY <const> = 4
+local S = { nil, nil, false, false }
 local init_thread = nil
 local timeout_traceback = nil -- thread -> creation traceback, when trace_timeout is on
-local unpacking = nil         -- request thread whose message is being unpacked
 
 local watch_message = nil   -- set when skynet.watch is first used (lazy/watch.lua)
 local suspend   -- forward declaration: suspend and the dispatchers call each other
 
 local function resume(co, ...)
-    running_thread = co
+    S[RUNNING] = co
     return cresume(co, ...)
 end
 
@@ -267,7 +274,7 @@ local function release(co, body)
         session_coroutine_id[co] = nil
     end
     session_coroutine_address[co] = nil
-    if tracing and session_coroutine_tracetag[co] ~= nil then
+    if S[TRACING] and session_coroutine_tracetag[co] ~= nil then
         end_trace(co)
     end
 end
@@ -282,7 +289,7 @@ local function pooled_run(co, body, ...)
         session_coroutine_id[co] = nil
     end
     session_coroutine_address[co] = nil
-    if tracing and session_coroutine_tracetag[co] ~= nil then
+    if S[TRACING] and session_coroutine_tracetag[co] ~= nil then
         end_trace(co)
     end
     coroutine_pool[#coroutine_pool + 1] = co
@@ -332,7 +339,7 @@ local function dispatch_error_queue()
         -- the thread may have been killed, or answered, since the error was queued
         if type(co) == "thread" then
             session_id_coroutine[session] = nil
-            running_thread = co
+            S[RUNNING] = co
             return suspend(co, cresume(co, false, nil, nil, session))
         end
     end
@@ -348,7 +355,7 @@ local function dispatch_wakeup()
         if session then
             local co = session_id_coroutine[session]
             if type(co) == "thread" then
-                if tracing then
+                if S[TRACING] then
                     local tag = session_coroutine_tracetag[co]
                     if tag then
                         ctrace(tag, "resume")
@@ -356,7 +363,7 @@ local function dispatch_wakeup()
                 end
                 -- the timer (if any) still fires later; its answer must be dropped
                 session_id_coroutine[session] = "BREAK"
-                running_thread = co
+                S[RUNNING] = co
                 return suspend(co, cresume(co, false, "BREAK", nil, session))
             end
         end
@@ -370,12 +377,12 @@ end
 local function push_error(session)
     err_tail = err_tail + 1
     error_queue[err_tail] = session
-    busy = true
+    S[BUSY] = true
 end
 
 function suspend(co, ok, cmd)
     -- whatever ran was resumed, so no message is being unpacked any more
-    unpacking = nil
+    S[UNPACKING] = nil
     if ok then
         if cmd == "SUSPEND" then
             if wake_head <= wake_tail or err_head <= err_tail then
@@ -408,7 +415,7 @@ function suspend(co, ok, cmd)
     session_coroutine_address[co] = nil
     session_coroutine_tracetag[co] = nil
     flush_pending = true
-    busy = true
+    S[BUSY] = true
     local tb = traceback(co, tostring(cmd))
     -- closing runs the thread's to-be-closed variables
     coclose(co)
@@ -463,7 +470,7 @@ skynet.trash = c.trash
 
 local function yield_call(addr, session)
     watching_session[session] = addr
-    session_id_coroutine[session] = running_thread
+    session_id_coroutine[session] = S[RUNNING]
     local ok, msg, sz = coyield "SUSPEND"
     watching_session[session] = nil
     if not ok then
@@ -481,8 +488,8 @@ end
 
 -- The hottest function: auxsend and yield_call are written out inline here.
 function skynet.call(addr, typename, ...)
-    local co = running_thread
-    if tracing then
+    local co = S[RUNNING]
+    if S[TRACING] then
         local tag = session_coroutine_tracetag[co]
         if tag then
             ctrace(tag, "call", 2)
@@ -517,8 +524,8 @@ end
 
 function skynet.ret(msg, sz)
     msg = msg or ""
-    local co = running_thread
-    if tracing then
+    local co = S[RUNNING]
+    if S[TRACING] then
         local tag = session_coroutine_tracetag[co]
         if tag then
             ctrace(tag, "response")
@@ -556,12 +563,12 @@ function skynet.retpack(...)
 end
 
 function skynet.context()
-    local co = running_thread
+    local co = S[RUNNING]
     return session_coroutine_id[co], session_coroutine_address[co]
 end
 
 function skynet.ignoreret()
-    session_coroutine_id[running_thread] = nil
+    session_coroutine_id[S[RUNNING]] = nil
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -630,7 +637,7 @@ local function trace_request(co, p, source)
             trace_source[source] = nil
             trace_pending = trace_pending - 1
         end
-        tracing = true
+        S[TRACING] = true
         session_coroutine_tracetag[co] = false
     else
         local tag = trace_source[source]
@@ -638,10 +645,10 @@ local function trace_request(co, p, source)
             trace_source[source] = nil
             trace_pending = trace_pending - 1
             ctrace(tag, "request")
-            tracing = true
+            S[TRACING] = true
             session_coroutine_tracetag[co] = tag
         elseif traceflag then
-            running_thread = co
+            S[RUNNING] = co
             skynet.trace()
         end
     end
@@ -657,13 +664,13 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
         if co == "BREAK" then
             return
         end
-        if tracing then
+        if S[TRACING] then
             local tag = session_coroutine_tracetag[co]
             if tag then
                 ctrace(tag, "resume")
             end
         end
-        running_thread = co
+        S[RUNNING] = co
         return suspend(co, cresume(co, true, msg, sz, session))
     end
 
@@ -677,7 +684,7 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
             if trace_source[source] == nil then
                 trace_pending = trace_pending + 1
             end
-            tracing = true   -- from now on the C++ dispatcher leaves every message to us
+            S[TRACING] = true   -- from now on the C++ dispatcher leaves every message to us
             trace_source[source] = c.tostring(msg, sz)
         elseif session ~= 0 then
             csend(source, PTYPE_ERROR, session, "")
@@ -715,15 +722,15 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
         trace_request(co, p, source)
     end
     -- until suspend clears it, an error means p.unpack failed (see dispatch_message)
-    unpacking = co
-    running_thread = co
+    S[UNPACKING] = co
+    S[RUNNING] = co
     return suspend(co, cresume(co, f, session, source, p.unpack(msg, sz)))
 end
 
 -- The message could not be unpacked: answer the requester and drop the thread.
 local function abort_unpacking()
-    local co = unpacking
-    unpacking = nil
+    local co = S[UNPACKING]
+    S[UNPACKING] = nil
     local session = session_coroutine_id[co]
     if session and session ~= 0 then
         csend(session_coroutine_address[co], PTYPE_ERROR, session, "")
@@ -752,7 +759,7 @@ local function fork_loop()
         fork_queue[h] = nil
         fork_body[h] = nil
         fork_head = h + 1
-        running_thread = co
+        S[RUNNING] = co
         suspend(co, cresume(co, body))
     end
 end
@@ -781,7 +788,7 @@ end
 -- What follows a message's handling, failed or not: a request whose unpack failed is answered, queued
 -- forks and left-over wakeups run, and any error raised (joined) for snlua to log.
 local function finish_message(ok, err)
-    if not ok and unpacking then
+    if not ok and S[UNPACKING] then
         abort_unpacking()
     end
     if flush_pending or fork_head <= fork_tail then
@@ -799,11 +806,7 @@ skynet.dispatch_message = dispatch_message
 
 -- The callback of skynet.start is skynet.dispatcher (lua_dispatch.cpp): it does in C++ what
 -- raw_dispatch_message does for a response to a waiting thread and for a request with a dispatch
--- function, and gives every other message to dispatch_message.  It reads and writes the locals
--- below as the upvalues of this closure, by position (it checks the names): keep the order.
-local function scheduler_upvalues()
-    return running_thread, unpacking, tracing, busy
-end
+-- function, and gives every other message to dispatch_message.  It shares the scalars of S.
 
 -- After a thread the fast path resumed suspended: the wakeups and errors it queued (what suspend does
 -- on "SUSPEND"), then what dispatch_message does after its pcall.
@@ -813,11 +816,11 @@ local function dispatch_pending()
         ok, err = pcall(dispatch_wakeup)
     end
     -- forks queued from here on set it again: at worst one more call that finds nothing to do
-    busy = false
+    S[BUSY] = false
     return finish_message(ok, err)
 end
 
-local fast_dispatch = require "skynet.dispatcher"(scheduler_upvalues, dispatch_message, suspend,
+local fast_dispatch = require "skynet.dispatcher"(S, dispatch_message, suspend,
     finish_message, dispatch_pending, proto, coroutine_pool, session_id_coroutine, session_coroutine_id,
     session_coroutine_address, pooled_entry)
 
@@ -838,7 +841,7 @@ function skynet.fork(func, ...)
     fork_tail = t
     fork_queue[t] = co
     fork_body[t] = body
-    busy = true
+    S[BUSY] = true
     return co
 end
 
@@ -863,11 +866,11 @@ end
 
 -- Parks the running thread on `session` under `token` until an answer or a wakeup arrives.
 local function sleep_on(session, token)
-    local co = running_thread
+    local co = S[RUNNING]
     if sleep_session[token] ~= nil then
         return nil, "token duplicative"
     end
-    if tracing then
+    if S[TRACING] then
         local tag = session_coroutine_tracetag[co]
         if tag then
             ctrace(tag, "sleep", 2)
@@ -916,8 +919,8 @@ function skynet.wait(token)
     if sleep_session[token] ~= nil then
         error("token duplicative", 2)
     end
-    local co = running_thread
-    if tracing then
+    local co = S[RUNNING]
+    if S[TRACING] then
         local tag = session_coroutine_tracetag[co]
         if tag then
             ctrace(tag, "sleep", 2)
@@ -936,7 +939,7 @@ function skynet.wakeup(token)
     if sleep_session[token] then
         wake_tail = wake_tail + 1
         wakeup_queue[wake_tail] = token
-        busy = true
+        S[BUSY] = true
         return true
     end
 end
@@ -1014,7 +1017,7 @@ local function abandon_all()
         session_coroutine_id[co] = nil
     end
     for _, co in pairs(session_id_coroutine) do
-        if type(co) == "thread" and co ~= running_thread then
+        if type(co) == "thread" and co ~= S[RUNNING] then
             -- runs their to-be-closed variables; a thread that is not closable is left alone
             pcall(coclose, co)
         end
@@ -1105,7 +1108,7 @@ skynet.register_protocol {
 if c.killhook then
     c.killhook(function()
         -- runs in the main thread: no skynet thread is current
-        running_thread = nil
+        S[RUNNING] = nil
         abandon_all()
     end)
 end
@@ -1132,8 +1135,8 @@ local internal = {
     cresume = cresume,
     unfork = unfork,
     -- lazy/trace.lua calls this before it gives a thread its first tag
-    start_tracing = function() tracing = true end,
-    running = function() return running_thread end,
+    start_tracing = function() S[TRACING] = true end,
+    running = function() return S[RUNNING] end,
     init_thread = function() return init_thread end,
     timeout_traceback = function() return timeout_traceback end,
 }

@@ -73,20 +73,18 @@ test.case("many calls in flight from several threads all come back", function()
     test.eq(table.concat(results, "; "), "", "wrong answers")
 end)
 
-test.case("skynet.dispatcher checks the scheduler's upvalues by name", function()
+test.case("skynet.dispatcher checks the state table it shares with skynet.lua", function()
     local make = require "skynet.dispatcher"
-    local a, b, c, d = nil, nil, nil, nil
-    local function wrong()
-        return a, b, c, d
-    end
     local f = function() end
     local t = {}
-    test.raises("upvalue 1 of scheduler_upvalues is a, expected running_thread", make, wrong, f, f, f, f, t, t, t, t, t, f)
-    local function short()
-    end
-    test.raises("has no upvalue 1 (running_thread)", make, short, f, f, f, f, t, t, t, t, t, f)
-    test.raises("table expected", make, wrong, f, f, f, f, t, t, t, t, 42, f)
-    test.raises("function expected", make, wrong, f, f, f, f, t, t, t, t, t, nil)
+    -- S[3] (tracing) and S[4] (busy) must start as booleans, as skynet.lua makes them
+    test.raises("S[3] and S[4] (tracing, busy) must be booleans", make, {}, f, f, f, f, t, t, t, t, t, f)
+    test.raises("S[3] and S[4] (tracing, busy) must be booleans", make, { nil, nil, false, 1 }, f, f, f, f, t, t, t, t, t, f)
+    test.raises("table expected", make, f, f, f, f, f, t, t, t, t, t, f)
+    test.raises("table expected", make, { nil, nil, false, false }, f, f, f, f, t, t, t, t, 42, f)
+    test.raises("function expected", make, { nil, nil, false, false }, f, f, f, f, t, t, t, t, t, nil)
+    -- a well-formed call makes a callback
+    test.eq(type(make({ nil, nil, false, false }, f, f, f, f, t, t, t, t, t, f)), "function")
 end)
 
 test.run()

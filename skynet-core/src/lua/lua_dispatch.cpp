@@ -7,9 +7,8 @@
 // handed to skynet.lua, which remains the definition of the behaviour; the fast path only skips the
 // interpreter for the steps skynet.lua would take in those two cases, in the same order.
 //
-// skynet.lua's scheduler state stays in its own local variables.  This file reads and writes them as
-// upvalues of one closure, `scheduler_upvalues`, whose upvalue names are checked when the dispatcher
-// is made, so a change on the Lua side that breaks the contract fails at once instead of misbehaving.
+// skynet.lua's scheduler state stays in its own tables.  The few scalars both sides need are the slots of
+// one small table, skynet.lua's `S`, read and written here by index.
 #include <cstring>
 
 #include "lua/builtin_modules.h"
@@ -19,21 +18,19 @@ namespace skynet {
 
 namespace {
 
-// The upvalues of skynet.lua's scheduler_upvalues, in order: the scalars the fast path reads or writes.
-enum upvalue : int {
-    up_running_thread = 1,
-    up_unpacking,
-    up_tracing,   // true once any thread was traced or a trace tag arrived: everything goes to Lua
-    up_busy,      // true while wakeups, errors or forks are queued (skynet.lua sets it when it queues them)
-    up_count = up_busy,
+// The slots of skynet.lua's S (its RUNNING, UNPACKING, TRACING and BUSY constants).
+enum state_slot : int {
+    st_running_thread = 1,
+    st_unpacking,
+    st_tracing,   // true once any thread was traced or a trace tag arrived: everything goes to Lua
+    st_busy,      // true while wakeups, errors or forks are queued (skynet.lua sets it when it queues them)
+    st_count = st_busy,
 };
-
-const char* const upvalue_names[] = {nullptr, "running_thread", "unpacking", "tracing", "busy"};
 
 // Upvalues of the dispatcher closure: the arguments of skynet.dispatcher, after the snlua.
 enum slot : int {
     slot_context = 1,             // the snlua (light userdata)
-    slot_state,                   // scheduler_upvalues
+    slot_state,                   // S
     slot_fallback,                // dispatch_message: the whole message, the Lua way
     slot_suspend,                 // suspend(co, ok, ...)
     slot_finish,                  // finish_message(ok, err): what dispatch_message does after its pcall
@@ -56,10 +53,11 @@ constexpr int PTYPE_SYSTEM = 4;
 // The callback's arguments, as snlua::dispatch pushes them.
 enum arg : int { arg_type = 1, arg_msg, arg_size, arg_session, arg_source, arg_count = arg_source };
 
-void set_state(lua_State* L, int n) { lua_setupvalue(L, lua_upvalueindex(slot_state), n); }
+// S[n] = the value on top (popped).  S keeps its four array slots, so this never allocates.
+void set_state(lua_State* L, int n) { lua_rawseti(L, lua_upvalueindex(slot_state), n); }
 
 bool state_true(lua_State* L, int n) {
-    lua_getupvalue(L, lua_upvalueindex(slot_state), n);
+    lua_rawgeti(L, lua_upvalueindex(slot_state), n);
     bool v = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
@@ -103,7 +101,7 @@ void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int
     if ((status == LUA_YIELD || status == LUA_OK) && nres == 1 && is_suspend(co)) {
         lua_pop(co, 1);
         lua_pushnil(L);
-        set_state(L, up_unpacking);
+        set_state(L, st_unpacking);
         return;
     }
     // Anything else (an error, a thread that ended, another yield) is suspend's to judge.
@@ -126,7 +124,7 @@ void set_field(lua_State* L, int table_slot, int key_index, int value_index) {
 
 // Queued wakeups, errors and forks are skynet.lua's to serve.
 int after_message(lua_State* L) {
-    if (state_true(L, up_busy)) {
+    if (state_true(L, st_busy)) {
         lua_pushvalue(L, lua_upvalueindex(slot_pending));
         lua_call(L, 0, 0);
     }
@@ -136,7 +134,7 @@ int after_message(lua_State* L) {
 int l_dispatch(lua_State* L) {
     auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(slot_context)));
     lua_settop(L, arg_count);
-    if (l->profiled > 0 || state_true(L, up_tracing)) return fallback(L);
+    if (l->profiled > 0 || state_true(L, st_tracing)) return fallback(L);
     int type = int(lua_tointeger(L, arg_type));
     int co_index = 0;
     lua_State* co = nullptr;
@@ -152,7 +150,7 @@ int l_dispatch(lua_State* L) {
         lua_pushnil(L);
         lua_rawseti(L, table, session);
         lua_pushvalue(L, co_index);
-        set_state(L, up_running_thread);
+        set_state(L, st_running_thread);
         // true, msg, sz, session go straight onto the thread's stack
         if (!lua_checkstack(co, 4)) return luaL_error(L, "too many arguments to resume");
         lua_pushboolean(co, 1);
@@ -196,9 +194,9 @@ int l_dispatch(lua_State* L) {
         set_field(L, slot_session_coroutine_id, co_index, arg_session);
         set_field(L, slot_session_coroutine_address, co_index, arg_source);
         lua_pushvalue(L, co_index);
-        set_state(L, up_unpacking);
+        set_state(L, st_unpacking);
         lua_pushvalue(L, co_index);
-        set_state(L, up_running_thread);
+        set_state(L, st_running_thread);
         lua_pushvalue(L, f);
         lua_pushvalue(L, arg_session);
         lua_pushvalue(L, arg_source);
@@ -218,23 +216,20 @@ int l_dispatch(lua_State* L) {
     return after_message(L);
 }
 
-// dispatcher(scheduler_upvalues, dispatch_message, suspend, finish_message, dispatch_pending, proto,
-//            coroutine_pool, session_id_coroutine, session_coroutine_id, session_coroutine_address,
-//            pooled_entry) -> callback
+// dispatcher(S, dispatch_message, suspend, finish_message, dispatch_pending, proto, coroutine_pool,
+//            session_id_coroutine, session_coroutine_id, session_coroutine_address, pooled_entry) -> callback
 int l_new(lua_State* L) {
     constexpr int nparams = slot_pooled_entry - 1;
-    for (int i = 1; i <= 5; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    for (int i = 2; i <= 5; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
     for (int i = 6; i < nparams; ++i) luaL_checktype(L, i, LUA_TTABLE);
     luaL_checktype(L, nparams, LUA_TFUNCTION);
-    for (int n = 1; n <= up_count; ++n) {
-        const char* name = lua_getupvalue(L, 1, n);
-        if (!name)
-            return luaL_error(L, "skynet.dispatcher: scheduler_upvalues has no upvalue %d (%s)", n, upvalue_names[n]);
-        lua_pop(L, 1);
-        if (std::strcmp(name, upvalue_names[n]) != 0)
-            return luaL_error(L, "skynet.dispatcher: upvalue %d of scheduler_upvalues is %s, expected %s", n, name,
-                              upvalue_names[n]);
-    }
+    // skynet.lua makes S as { nil, nil, false, false }: four slots in the array part, so the writes
+    // above never allocate.  The flags must be booleans from the start; anything else is a broken contract.
+    if (lua_rawgeti(L, 1, st_tracing) != LUA_TBOOLEAN || lua_rawgeti(L, 1, st_busy) != LUA_TBOOLEAN)
+        return luaL_error(L, "skynet.dispatcher: S[%d] and S[%d] (tracing, busy) must be booleans", st_tracing,
+                          st_busy);
+    lua_settop(L, nparams);
     lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
     if (!lua_touserdata(L, -1)) return luaL_error(L, "Init skynet context first");
     lua_insert(L, 1);
