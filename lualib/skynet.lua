@@ -83,7 +83,10 @@ local watching_session = {}
 local trace_source = {}
 local trace_pending = 0   -- entries in trace_source: requests check it before looking there
 
--- Three FIFO queues kept as head/tail indexed arrays so that push and pop are O(1).
+-- Three FIFO queues kept as head/tail indexed arrays so that push and pop are O(1).  A pop that empties
+-- a queue rewinds it to 1, 0 at once: in a chain of wakeups (or forks that fork) the queue never looks
+-- empty at the end of a loop, and ever-growing indexes would land in the table's hash part, where each
+-- new key can force a rehash that walks the whole array part.
 local wakeup_queue, wake_head, wake_tail = {}, 1, 0
 local error_queue, err_head, err_tail = {}, 1, 0
 -- fork_queue holds the threads, fork_body the functions they will run
@@ -334,7 +337,11 @@ local function dispatch_error_queue()
     while err_head <= err_tail do
         local session = error_queue[err_head]
         error_queue[err_head] = nil
-        err_head = err_head + 1
+        if err_head == err_tail then
+            err_head, err_tail = 1, 0
+        else
+            err_head = err_head + 1
+        end
         local co = session_id_coroutine[session]
         -- the thread may have been killed, or answered, since the error was queued
         if type(co) == "thread" then
@@ -350,7 +357,11 @@ local function dispatch_wakeup()
     while wake_head <= wake_tail do
         local token = wakeup_queue[wake_head]
         wakeup_queue[wake_head] = nil
-        wake_head = wake_head + 1
+        if wake_head == wake_tail then
+            wake_head, wake_tail = 1, 0
+        else
+            wake_head = wake_head + 1
+        end
         local session = sleep_session[token]
         if session then
             local co = session_id_coroutine[session]
@@ -758,7 +769,11 @@ local function fork_loop()
         local co, body = fork_queue[h], fork_body[h]
         fork_queue[h] = nil
         fork_body[h] = nil
-        fork_head = h + 1
+        if h == fork_tail then
+            fork_head, fork_tail = 1, 0
+        else
+            fork_head = h + 1
+        end
         S[RUNNING] = co
         suspend(co, cresume(co, body))
     end
