@@ -267,7 +267,8 @@ local function end_trace(co)
     session_coroutine_tracetag[co] = nil
 end
 
--- A task ended: its request bookkeeping goes (pooled_run writes this out inline).
+-- A task ended: its request bookkeeping goes.  The pooled threads' body (pooled_entry) does the plain
+-- case itself and calls this for the rest.
 local function release(co, body)
     local session = session_coroutine_id[co]
     if session then
@@ -282,27 +283,12 @@ local function release(co, body)
     end
 end
 
-local function pooled_run(co, body, ...)
-    body(...)
-    local session = session_coroutine_id[co]
-    if session then
-        if session ~= 0 then
-            forgot_response(co, session, body)
-        end
-        session_coroutine_id[co] = nil
-    end
-    session_coroutine_address[co] = nil
-    if S[TRACING] and session_coroutine_tracetag[co] ~= nil then
-        end_trace(co)
-    end
-    coroutine_pool[#coroutine_pool + 1] = co
-    -- parked here until the next task: a tail call, so the stack does not grow
-    return pooled_run(co, coyield "SUSPEND")
-end
-
-local function pooled_entry(body, ...)
-    return pooled_run(corunning(), body, ...)
-end
+-- The function every pooled thread runs (skynet.dispatcher.pooled_entry, in C): called as
+-- (body, args...), it runs body(args...), releases the task, appends the thread to coroutine_pool and
+-- yields "SUSPEND"; the next resume(co, body, args...) starts the next task on the same stack.
+local dispatcher = require "skynet.dispatcher"
+local pooled_entry = dispatcher.pooled_entry(session_coroutine_id, session_coroutine_address,
+    coroutine_pool, S, release)
 
 -- A parked (or new) thread; start it with resume(co, body, args...).
 local function co_get()
@@ -835,7 +821,7 @@ local function dispatch_pending()
     return finish_message(ok, err)
 end
 
-local fast_dispatch = require "skynet.dispatcher"(S, dispatch_message, suspend,
+local fast_dispatch = dispatcher.new(S, dispatch_message, suspend,
     finish_message, dispatch_pending, proto, coroutine_pool, session_id_coroutine, session_coroutine_id,
     session_coroutine_address, pooled_entry)
 

@@ -74,7 +74,7 @@ test.case("many calls in flight from several threads all come back", function()
 end)
 
 test.case("skynet.dispatcher checks the state table it shares with skynet.lua", function()
-    local make = require "skynet.dispatcher"
+    local make = require "skynet.dispatcher".new
     local f = function() end
     local t = {}
     -- S[3] (tracing) and S[4] (busy) must start as booleans, as skynet.lua makes them
