@@ -41,6 +41,22 @@ test.case("a handler that raises fails the caller; the pooled threads keep worki
     end
 end)
 
+test.case("a request its handler leaves unanswered is reported, and the thread serves again", function()
+    skynet.fork(function()
+        skynet.call(server, "lua", "forget")   -- never answered: this thread stays waiting
+    end)
+    local seen = ""
+    test.wait_until(function()
+        seen = seen .. skynet.call(server, "lua", "log")
+        return seen:find("Maybe forgot response", 1, true) ~= nil
+    end, 100, "the forgotten response is reported")
+    test.eq(seen:match("Maybe forgot response session %d+ from :%x+ : @[^:]*dp_server%.lua:%d+") ~= nil, true, seen)
+    for i = 1, 5 do
+        test.eq(skynet.call(server, "lua", "echo", i), i, "served after the forgotten one")
+    end
+    test.eq(skynet.call(server, "lua", "log"), "", "reported once")
+end)
+
 test.case("forks queued by a handler run after it, even when the handler raises", function()
     test.eq(skynet.call(server, "lua", "fork_and_reply"), "replied")
     test.eq(skynet.call(server, "lua", "log"), "forked", "fork after a reply")
