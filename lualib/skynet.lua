@@ -87,8 +87,8 @@ local trace_pending = 0   -- entries in trace_source: requests check it before l
 -- a queue rewinds it to 1, 0 at once: in a chain of wakeups (or forks that fork) the queue never looks
 -- empty at the end of a loop, and ever-growing indexes would land in the table's hash part, where each
 -- new key can force a rehash that walks the whole array part.
-local wakeup_queue, wake_head, wake_tail = {}, 1, 0
-local error_queue, err_head, err_tail = {}, 1, 0
+local wakeup_queue = {}   -- indexes S[WAKE_HEAD] .. S[WAKE_TAIL]
+local error_queue = {}    -- indexes S[ERR_HEAD] .. S[ERR_TAIL]
 -- fork_queue holds the threads, fork_body the functions they will run
 local fork_queue, fork_body, fork_head, fork_tail = {}, {}, 1, 0
 
@@ -105,11 +105,17 @@ local flush_pending = false
 --   skip the session_coroutine_tracetag look-ups, and the dispatcher handles every message it can.
 -- S[BUSY]: set whenever a wakeup, an error or a fork is queued (or flush_pending set): the dispatcher
 --   calls back into Lua after a message only while it is true.
+-- S[WAKE_HEAD], S[WAKE_TAIL], S[ERR_HEAD], S[ERR_TAIL]: the wakeup and error queues' indexes; the
+--   queues are served by dispatch_wakeup (skynet.dispatcher.wake_loop, in C).
 local RUNNING <const> = 1
 local UNPACKING <const> = 2
 local TRACING <const> = 3
 local BUSY <const> = 4
-local S = { nil, nil, false, false }
+local WAKE_HEAD <const> = 5
+local WAKE_TAIL <const> = 6
+local ERR_HEAD <const> = 7
+local ERR_TAIL <const> = 8
+local S = { nil, nil, false, false, 1, 0, 1, 0 }
 local init_thread = nil
 local timeout_traceback = nil -- thread -> creation traceback, when trace_timeout is on
 
@@ -319,61 +325,25 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Wakeups and errors are served whenever a thread suspends (spec §3.6).
 
-local function dispatch_error_queue()
-    while err_head <= err_tail do
-        local session = error_queue[err_head]
-        error_queue[err_head] = nil
-        if err_head == err_tail then
-            err_head, err_tail = 1, 0
-        else
-            err_head = err_head + 1
-        end
-        local co = session_id_coroutine[session]
-        -- the thread may have been killed, or answered, since the error was queued
-        if type(co) == "thread" then
-            session_id_coroutine[session] = nil
-            S[RUNNING] = co
-            return suspend(co, cresume(co, false, nil, nil, session))
-        end
-    end
-    err_head, err_tail = 1, 0
-end
+-- Serves the wakeup queue, then the error queue: skynet.dispatcher.wake_loop (C), made below once
+-- suspend exists.  A woken thread gets (false, "BREAK", nil, session) and its session is left as "BREAK"
+-- (its timer, if any, still fires and the answer is dropped); a thread whose call failed gets
+-- (false, nil, nil, session).  A thread that suspends again lets the loop go on; any other outcome is
+-- suspend's, and the loop returns what suspend returns.
+local dispatch_wakeup
 
-local function dispatch_wakeup()
-    while wake_head <= wake_tail do
-        local token = wakeup_queue[wake_head]
-        wakeup_queue[wake_head] = nil
-        if wake_head == wake_tail then
-            wake_head, wake_tail = 1, 0
-        else
-            wake_head = wake_head + 1
-        end
-        local session = sleep_session[token]
-        if session then
-            local co = session_id_coroutine[session]
-            if type(co) == "thread" then
-                if S[TRACING] then
-                    local tag = session_coroutine_tracetag[co]
-                    if tag then
-                        ctrace(tag, "resume")
-                    end
-                end
-                -- the timer (if any) still fires later; its answer must be dropped
-                session_id_coroutine[session] = "BREAK"
-                S[RUNNING] = co
-                return suspend(co, cresume(co, false, "BREAK", nil, session))
-            end
-        end
-    end
-    wake_head, wake_tail = 1, 0
-    if err_head <= err_tail then
-        return dispatch_error_queue()
+-- The "resume" trace line of a woken traced thread (the loop calls it while tracing is on).
+local function trace_resume(co)
+    local tag = session_coroutine_tracetag[co]
+    if tag then
+        ctrace(tag, "resume")
     end
 end
 
 local function push_error(session)
-    err_tail = err_tail + 1
-    error_queue[err_tail] = session
+    local t = S[ERR_TAIL] + 1
+    S[ERR_TAIL] = t
+    error_queue[t] = session
     S[BUSY] = true
 end
 
@@ -382,7 +352,7 @@ function suspend(co, ok, cmd)
     S[UNPACKING] = nil
     if ok then
         if cmd == "SUSPEND" then
-            if wake_head <= wake_tail or err_head <= err_tail then
+            if S[WAKE_HEAD] <= S[WAKE_TAIL] or S[ERR_HEAD] <= S[ERR_TAIL] then
                 return dispatch_wakeup()
             end
             return
@@ -418,6 +388,9 @@ function suspend(co, ok, cmd)
     coclose(co)
     error(tb, 0)
 end
+
+dispatch_wakeup = dispatcher.wake_loop(S, wakeup_queue, error_queue, sleep_session, session_id_coroutine,
+    suspend, cresume, trace_resume)
 
 ---------------------------------------------------------------------------------------------------
 -- Sending, calling, answering
@@ -813,7 +786,7 @@ skynet.dispatch_message = dispatch_message
 -- on "SUSPEND"), then what dispatch_message does after its pcall.
 local function dispatch_pending()
     local ok, err = true, nil
-    if wake_head <= wake_tail or err_head <= err_tail then
+    if S[WAKE_HEAD] <= S[WAKE_TAIL] or S[ERR_HEAD] <= S[ERR_TAIL] then
         ok, err = pcall(dispatch_wakeup)
     end
     -- forks queued from here on set it again: at worst one more call that finds nothing to do
@@ -938,8 +911,9 @@ end
 
 function skynet.wakeup(token)
     if sleep_session[token] then
-        wake_tail = wake_tail + 1
-        wakeup_queue[wake_tail] = token
+        local t = S[WAKE_TAIL] + 1
+        S[WAKE_TAIL] = t
+        wakeup_queue[t] = token
         S[BUSY] = true
         return true
     end

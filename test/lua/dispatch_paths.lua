@@ -101,6 +101,52 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     test.raises("function expected", make, { nil, nil, false, false }, f, f, f, f, t, t, t, t, t, nil)
     -- a well-formed call makes a callback
     test.eq(type(make({ nil, nil, false, false }, f, f, f, f, t, t, t, t, t, f)), "function")
+    -- the wakeup loop needs the queue indexes in S[5..8]
+    local wake_loop = require "skynet.dispatcher".wake_loop
+    test.raises("S[5..8] must hold the queue indexes", wake_loop, { nil, nil, false, false }, t, t, t, t, f, f, f)
+    test.raises("function expected", wake_loop, { nil, nil, false, false, 1, 0, 1, 0 }, t, t, t, t, f, f, 1)
+    test.eq(type(wake_loop({ nil, nil, false, false, 1, 0, 1, 0 }, t, t, t, t, f, f, f)), "function")
+end)
+
+-- Two threads waking each other `rounds` times; `setup` runs first in each of them (profiling, tracing),
+-- `teardown` last.
+local function ping_pong(rounds, setup, teardown)
+    local me = coroutine.running()
+    local ta, tb = {}, {}
+    local turn, count, ended = "a", 0, 0
+    local function side(mine, other, my_turn, their_turn)
+        return function()
+            setup()
+            for _ = 1, rounds do
+                while turn ~= my_turn do
+                    skynet.wait(mine)
+                end
+                count = count + 1
+                turn = their_turn
+                skynet.wakeup(other)
+            end
+            teardown()
+            ended = ended + 1
+            if ended == 2 then
+                skynet.wakeup(me)
+            end
+        end
+    end
+    skynet.fork(side(ta, tb, "a", "b"))
+    skynet.fork(side(tb, ta, "b", "a"))
+    while ended < 2 do
+        skynet.wait(me)
+    end
+    return count
+end
+
+-- Last: once a thread is traced, the service stays in the traced (Lua) paths for good.
+test.case("a long wait/wakeup chain is served in one loop, also while a thread is profiled or traced", function()
+    local none = function() end
+    test.eq(ping_pong(20000, none, none), 40000, "plain")
+    local profile = require "skynet.profile"
+    test.eq(ping_pong(5000, profile.start, profile.stop), 10000, "profiled")
+    test.eq(ping_pong(300, function() skynet.trace("ping-pong") end, none), 600, "traced")
 end)
 
 test.run()

@@ -18,13 +18,17 @@ namespace skynet {
 
 namespace {
 
-// The slots of skynet.lua's S (its RUNNING, UNPACKING, TRACING and BUSY constants).
+// The slots of skynet.lua's S (its RUNNING, UNPACKING, TRACING, BUSY, WAKE_HEAD... constants).
 enum state_slot : int {
     st_running_thread = 1,
     st_unpacking,
     st_tracing,   // true once any thread was traced or a trace tag arrived: everything goes to Lua
     st_busy,      // true while wakeups, errors or forks are queued (skynet.lua sets it when it queues them)
-    st_count = st_busy,
+    st_wake_head,   // the wakeup queue's first and last index (empty when head > tail)
+    st_wake_tail,
+    st_err_head,    // the same for the error queue
+    st_err_tail,
+    st_count = st_err_tail,
 };
 
 // Upvalues of the dispatcher closure: the arguments of skynet.dispatcher, after the snlua.
@@ -56,12 +60,14 @@ enum arg : int { arg_type = 1, arg_msg, arg_size, arg_session, arg_source, arg_c
 // S[n] = the value on top (popped).  S keeps its four array slots, so this never allocates.
 void set_state(lua_State* L, int n) { lua_rawseti(L, lua_upvalueindex(slot_state), n); }
 
-bool state_true(lua_State* L, int n) {
-    lua_rawgeti(L, lua_upvalueindex(slot_state), n);
+bool state_true_at(lua_State* L, int state_index, int n) {
+    lua_rawgeti(L, state_index, n);
     bool v = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
 }
+
+bool state_true(lua_State* L, int n) { return state_true_at(L, lua_upvalueindex(slot_state), n); }
 
 // The whole message goes to skynet.lua's dispatch_message.
 int fallback(lua_State* L) {
@@ -295,6 +301,162 @@ int l_pooled_entry(lua_State* L) {
     return 1;
 }
 
+// ---- Serving queued wakeups and errors ---------------------------------------------------------------
+// skynet.lua's dispatch_wakeup and dispatch_error_queue, with suspend's "SUSPEND" case, as one loop: a
+// chain of wait/wakeup ping-pong stays in this loop instead of Lua's suspend -> dispatch_wakeup ->
+// resume tail calls.  Every thread that ends any other way is handed to skynet.lua's suspend, as the Lua
+// version does (`return suspend(co, resume(...))`), and the loop returns what it returns.
+enum wake_slot : int {
+    ws_context = 1,          // the snlua (light userdata)
+    ws_state,                // S
+    ws_wakeup_queue,
+    ws_error_queue,
+    ws_sleep_session,
+    ws_session_id_coroutine,
+    ws_suspend,              // suspend(co, ok, ...)
+    ws_resume,               // profile.resume: used while a coroutine is profiled, for its accounting
+    ws_trace_resume,         // trace_resume(co): the "resume" trace line of a traced thread
+    ws_break,                // the string "BREAK"
+    ws_count = ws_break,
+};
+
+lua_Integer state_int(lua_State* L, int n) {
+    lua_rawgeti(L, lua_upvalueindex(ws_state), n);
+    lua_Integer v = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+void set_state_int(lua_State* L, int n, lua_Integer v) {
+    lua_pushinteger(L, v);
+    lua_rawseti(L, lua_upvalueindex(ws_state), n);
+}
+
+// Takes the first entry of a queue (slots head/tail of S) onto the stack; false when it is empty.  A pop
+// that empties the queue rewinds it to 1, 0.
+bool pop_queue(lua_State* L, int queue_slot, int head_slot, int tail_slot) {
+    lua_Integer head = state_int(L, head_slot), tail = state_int(L, tail_slot);
+    if (head > tail) return false;
+    const int queue = lua_upvalueindex(queue_slot);
+    lua_rawgeti(L, queue, head);
+    lua_pushnil(L);
+    lua_rawseti(L, queue, head);
+    if (head == tail) {
+        set_state_int(L, head_slot, 1);
+        set_state_int(L, tail_slot, 0);
+    } else {
+        set_state_int(L, head_slot, head + 1);
+    }
+    return true;
+}
+
+// Resumes the thread at index 1 with (false, reason, nil, session at index 2).  True when it suspended
+// again ("SUSPEND"); otherwise the loop's result is suspend's, already on the stack from index 1 up.
+bool wake_thread(lua_State* L, snlua* l, bool error_reply) {
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, lua_upvalueindex(ws_state), st_running_thread);
+    lua_State* co = lua_tothread(L, 1);
+    if (l->profiled > 0) {
+        // the profiler's resume does the accounting; its results are coroutine.resume's
+        lua_pushvalue(L, lua_upvalueindex(ws_suspend));
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, lua_upvalueindex(ws_resume));
+        lua_pushvalue(L, 1);
+        lua_pushboolean(L, 0);
+        if (error_reply) lua_pushnil(L); else lua_pushvalue(L, lua_upvalueindex(ws_break));
+        lua_pushnil(L);
+        lua_pushvalue(L, 2);
+        lua_call(L, 5, LUA_MULTRET);
+        // stack: co, session, suspend, co, ok, values...
+        bool suspended = lua_gettop(L) == 6 && lua_toboolean(L, 5) && lua_type(L, 6) == LUA_TSTRING &&
+                         std::strcmp(lua_tostring(L, 6), "SUSPEND") == 0;
+        if (suspended) {
+            lua_pushnil(L);
+            lua_rawseti(L, lua_upvalueindex(ws_state), st_unpacking);
+            return true;
+        }
+        lua_call(L, lua_gettop(L) - 3, LUA_MULTRET);
+        lua_remove(L, 1);
+        lua_remove(L, 1);
+        return false;
+    }
+    if (!lua_checkstack(co, 4)) luaL_error(L, "too many arguments to resume");
+    lua_pushboolean(co, 0);
+    if (error_reply) lua_pushnil(co); else lua_pushliteral(co, "BREAK");
+    lua_pushnil(co);
+    lua_pushinteger(co, lua_tointeger(L, 2));
+    lua_State* previous = l->active.exchange(co, std::memory_order_relaxed);
+    int nres = 0;
+    int status = lua_resume(co, L, 4, &nres);
+    l->active.store(previous, std::memory_order_relaxed);
+    if ((status == LUA_YIELD || status == LUA_OK) && nres == 1 && is_suspend(co)) {
+        lua_pop(co, 1);
+        lua_pushnil(L);
+        lua_rawseti(L, lua_upvalueindex(ws_state), st_unpacking);
+        return true;
+    }
+    bool ok = status == LUA_OK || status == LUA_YIELD;
+    int nvalues = ok ? nres : 1;
+    if (!lua_checkstack(L, nvalues + 3)) luaL_error(L, "too many results to resume");
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(ws_suspend));
+    lua_insert(L, 1);   // suspend, co
+    lua_pushboolean(L, ok);
+    lua_xmove(co, L, nvalues);
+    lua_call(L, nvalues + 2, LUA_MULTRET);
+    return false;
+}
+
+int l_wake_loop(lua_State* L) {
+    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(ws_context)));
+    const int sleep_session = lua_upvalueindex(ws_sleep_session);
+    const int session_id_coroutine = lua_upvalueindex(ws_session_id_coroutine);
+    for (;;) {
+        lua_settop(L, 0);
+        bool error_reply = false;
+        if (pop_queue(L, ws_wakeup_queue, st_wake_head, st_wake_tail)) {
+            // token at 1: session = sleep_session[token]
+            if (lua_rawget(L, sleep_session) == LUA_TNIL || !lua_toboolean(L, 1)) continue;
+        } else if (pop_queue(L, ws_error_queue, st_err_head, st_err_tail)) {
+            error_reply = true;   // session at 1
+        } else {
+            return 0;
+        }
+        // session at 1: co = session_id_coroutine[session]
+        lua_pushvalue(L, 1);
+        if (lua_rawget(L, session_id_coroutine) != LUA_TTHREAD) continue;
+        lua_insert(L, 1);   // co, session
+        if (!error_reply && state_true_at(L, lua_upvalueindex(ws_state), st_tracing)) {
+            lua_pushvalue(L, lua_upvalueindex(ws_trace_resume));
+            lua_pushvalue(L, 1);
+            lua_call(L, 1, 0);
+        }
+        // a wakeup leaves "BREAK" (the timer, if any, still fires and its answer must be dropped); an
+        // error reply takes the session out
+        lua_pushvalue(L, 2);
+        if (error_reply) lua_pushnil(L); else lua_pushvalue(L, lua_upvalueindex(ws_break));
+        lua_rawset(L, session_id_coroutine);
+        if (!wake_thread(L, l, error_reply)) return lua_gettop(L);
+    }
+}
+
+// wake_loop(S, wakeup_queue, error_queue, sleep_session, session_id_coroutine, suspend, resume,
+//           trace_resume) -> dispatch_wakeup
+int l_wake_loop_new(lua_State* L) {
+    for (int i = 1; i <= 5; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    for (int i = 6; i <= 8; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
+    if (lua_rawgeti(L, 1, st_wake_head) != LUA_TNUMBER || lua_rawgeti(L, 1, st_err_tail) != LUA_TNUMBER)
+        return luaL_error(L, "skynet.dispatcher: S[%d..%d] must hold the queue indexes", st_wake_head,
+                          st_err_tail);
+    lua_settop(L, 8);
+    lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
+    if (!lua_touserdata(L, -1)) return luaL_error(L, "Init skynet context first");
+    lua_insert(L, 1);
+    lua_pushliteral(L, "BREAK");
+    lua_pushcclosure(L, l_wake_loop, ws_count);
+    return 1;
+}
+
 // dispatcher(S, dispatch_message, suspend, finish_message, dispatch_pending, proto, coroutine_pool,
 //            session_id_coroutine, session_coroutine_id, session_coroutine_address, pooled_entry) -> callback
 int l_new(lua_State* L) {
@@ -326,10 +488,12 @@ int l_new(lua_State* L) {
 
 // { new = dispatcher(...), pooled_entry = pooled_entry(...) }
 extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushcfunction(L, skynet::l_new);
     lua_setfield(L, -2, "new");
     lua_pushcfunction(L, skynet::l_pooled_entry);
     lua_setfield(L, -2, "pooled_entry");
+    lua_pushcfunction(L, skynet::l_wake_loop_new);
+    lua_setfield(L, -2, "wake_loop");
     return 1;
 }
