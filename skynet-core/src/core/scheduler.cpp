@@ -1,5 +1,7 @@
 #include "core/scheduler.h"
 
+#include "core/spin_lock.h"
+
 namespace skynet {
 
 scheduler::scheduler(int workers) : workers_(workers < 1 ? 1 : workers) {}
@@ -20,7 +22,8 @@ void scheduler::start(turn_fn turn) {
 }
 
 void scheduler::push(service_ptr s) {
-    std::lock_guard lock(mu_);
+    spin_then_lock(mu_);
+    std::lock_guard lock(mu_, std::adopt_lock);
     ready_.push_back(std::move(s));
     ready_count_.store(ready_.size(), std::memory_order_release);
     if (sleeping_ > 0 && spinning_ == 0) cv_.notify_one();
@@ -46,14 +49,6 @@ namespace {
 // on the same machine, another process), so looking costs nothing when there is other work to do.
 constexpr int pause_rounds = 256;
 constexpr int yield_rounds = 64;
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    std::this_thread::yield();
-#endif
-}
 }  // namespace
 
 bool scheduler::look_for_work() const {
@@ -69,14 +64,15 @@ bool scheduler::look_for_work() const {
 }
 
 void scheduler::worker_loop(int index) {
-    std::unique_lock lock(mu_);
+    std::unique_lock lock(mu_, std::defer_lock);
+    spin_then_lock(lock);
     for (;;) {
         if (ready_.empty() && !quit_) {
             // Spin without the lock for a while: work that arrives now is picked up without a futex.
             ++spinning_;
             lock.unlock();
             look_for_work();
-            lock.lock();
+            spin_then_lock(lock);
             --spinning_;
             while (ready_.empty() && !quit_) {
                 ++sleeping_;
@@ -92,7 +88,7 @@ void scheduler::worker_loop(int index) {
         if (!ready_.empty() && sleeping_ > 0 && spinning_ == 0) cv_.notify_one();
         lock.unlock();
         turn_(std::move(s), index);
-        lock.lock();
+        spin_then_lock(lock);
     }
 }
 }  // namespace skynet
