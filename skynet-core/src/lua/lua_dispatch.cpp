@@ -57,7 +57,7 @@ constexpr int PTYPE_SYSTEM = 4;
 // The callback's arguments, as snlua::dispatch pushes them.
 enum arg : int { arg_type = 1, arg_msg, arg_size, arg_session, arg_source, arg_count = arg_source };
 
-// S[n] = the value on top (popped).  S keeps its four array slots, so this never allocates.
+// S[n] = the value on top (popped).  S's slots are all in its array part, so this never allocates.
 void set_state(lua_State* L, int n) { lua_rawseti(L, lua_upvalueindex(slot_state), n); }
 
 bool state_true_at(lua_State* L, int state_index, int n) {
@@ -465,8 +465,9 @@ int l_new(lua_State* L) {
     for (int i = 2; i <= 5; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
     for (int i = 6; i < nparams; ++i) luaL_checktype(L, i, LUA_TTABLE);
     luaL_checktype(L, nparams, LUA_TFUNCTION);
-    // skynet.lua makes S as { nil, nil, false, false }: four slots in the array part, so the writes
-    // above never allocate.  The flags must be booleans from the start; anything else is a broken contract.
+    // skynet.lua makes S with a table constructor listing every slot, so all of them are in the array part
+    // and the writes above never allocate.  The flags must be booleans from the start; anything else is a
+    // broken contract.
     if (lua_rawgeti(L, 1, st_tracing) != LUA_TBOOLEAN || lua_rawgeti(L, 1, st_busy) != LUA_TBOOLEAN)
         return luaL_error(L, "skynet.dispatcher: S[%d] and S[%d] (tracing, busy) must be booleans", st_tracing,
                           st_busy);
@@ -486,7 +487,7 @@ int l_new(lua_State* L) {
 
 }  // namespace skynet
 
-// { new = dispatcher(...), pooled_entry = pooled_entry(...) }
+// { new = dispatcher(...), pooled_entry = pooled_entry(...), wake_loop = wake_loop(...) }
 extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
     lua_createtable(L, 0, 3);
     lua_pushcfunction(L, skynet::l_new);
