@@ -107,6 +107,8 @@ local flush_pending = false
 --   calls back into Lua after a message only while it is true.
 -- S[WAKE_HEAD], S[WAKE_TAIL], S[ERR_HEAD], S[ERR_TAIL]: the wakeup and error queues' indexes; the
 --   queues are served by dispatch_wakeup (skynet.dispatcher.wake_loop, in C).
+-- S[CAREFUL]: a copy of `careful` (below) for skynet.wait, which is C (skynet.dispatcher.wait) and
+--   leaves careful mode to the Lua version.
 local RUNNING <const> = 1
 local UNPACKING <const> = 2
 local TRACING <const> = 3
@@ -115,7 +117,8 @@ local WAKE_HEAD <const> = 5
 local WAKE_TAIL <const> = 6
 local ERR_HEAD <const> = 7
 local ERR_TAIL <const> = 8
-local S = { nil, nil, false, false, 1, 0, 1, 0 }
+local CAREFUL <const> = 9
+local S = { nil, nil, false, false, 1, 0, 1, 0, false }
 local init_thread = nil
 local timeout_traceback = nil -- thread -> creation traceback, when trace_timeout is on
 
@@ -156,6 +159,7 @@ local function observe(s)
     last_session = s
     if wrap_top and s > wrap_top and s < DANGER then
         careful = false
+        S[CAREFUL] = false
         wrap_top = nil
     end
 end
@@ -172,6 +176,7 @@ end
 
 local function enter_careful(s)
     careful = true
+    S[CAREFUL] = true
     last_session = s
 end
 
@@ -878,8 +883,9 @@ function skynet.yield()
     return skynet.sleep(0)
 end
 
--- auxgenid and sleep_on written out: ping-pong between threads is all waits and wakeups.
-function skynet.wait(token)
+-- skynet.wait is skynet.dispatcher.wait (C) below; this is what it does, and it does it this way itself
+-- while sessions are near the wrap (careful mode) or a thread is traced.
+local function lua_wait(token)
     local session
     if careful then
         session = free_session()
@@ -908,6 +914,8 @@ function skynet.wait(token)
     sleep_session[token] = nil
     session_id_coroutine[session] = nil
 end
+
+skynet.wait = dispatcher.wait(S, session_id_coroutine, sleep_session, wait_token, lua_wait, enter_careful)
 
 function skynet.wakeup(token)
     if sleep_session[token] then

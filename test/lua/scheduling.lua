@@ -65,6 +65,27 @@ test.case("sleep with an explicit token, and duplicate tokens", function()
     test.eq(result, "BREAK", "woken by token")
 end)
 
+test.case("wait with a token another thread waits on raises at the caller's line; its session is freed", function()
+    local token = {}
+    local woke = false
+    skynet.fork(function()
+        skynet.wait(token)
+        woke = true
+    end)
+    skynet.yield()
+    local ok, err = pcall(skynet.wait, token)
+    test.eq(ok, false, "second wait on the token")
+    test.eq(err, "token duplicative", "pcall'd directly: no position to add")
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok2, err2 = pcall(function() skynet.wait(token) end)
+    test.eq(ok2, false, "second wait from a function")
+    test.eq(err2:match("scheduling%.lua:(%d+): token duplicative$"), tostring(line), err2)
+    test.eq(skynet.wakeup(token), true, "the first waiter still waits")
+    skynet.yield()
+    test.eq(woke, true, "woken")
+    test.eq(skynet.wakeup(token), nil, "nobody waits on the token any more")
+end)
+
 test.case("wait and wakeup", function()
     local log = {}
     local co = skynet.fork(function()

@@ -28,7 +28,8 @@ enum state_slot : int {
     st_wake_tail,
     st_err_head,    // the same for the error queue
     st_err_tail,
-    st_count = st_err_tail,
+    st_careful,     // sessions are near the wrap: skynet.lua allocates them itself (its wait does)
+    st_count = st_careful,
 };
 
 // Upvalues of the dispatcher closure: the arguments of skynet.dispatcher, after the snlua.
@@ -234,6 +235,8 @@ enum pooled_slot : int {
     ps_pool,
     ps_state,     // S
     ps_release,   // release(co, body)
+    ps_suspend,   // the string "SUSPEND" (pushing an upvalue costs no string hashing)
+    ps_count = ps_suspend,
 };
 
 int pooled_start(lua_State* co);
@@ -277,7 +280,7 @@ int pooled_done(lua_State* co, int, lua_KContext) {
     lua_Integer n = lua_Integer(lua_rawlen(co, pool));
     lua_rawseti(co, pool, n + 1);   // pops co
     lua_settop(co, 0);
-    lua_pushliteral(co, "SUSPEND");
+    lua_pushvalue(co, lua_upvalueindex(ps_suspend));
     return lua_yieldk(co, 1, 0, pooled_resumed);
 }
 
@@ -297,7 +300,8 @@ int l_pooled_entry(lua_State* L) {
     for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
     luaL_checktype(L, 5, LUA_TFUNCTION);
     lua_settop(L, ps_release);
-    lua_pushcclosure(L, pooled_start, ps_release);
+    lua_pushliteral(L, "SUSPEND");
+    lua_pushcclosure(L, pooled_start, ps_count);
     return 1;
 }
 
@@ -382,7 +386,12 @@ bool wake_thread(lua_State* L, snlua* l, bool error_reply) {
     }
     if (!lua_checkstack(co, 4)) luaL_error(L, "too many arguments to resume");
     lua_pushboolean(co, 0);
-    if (error_reply) lua_pushnil(co); else lua_pushliteral(co, "BREAK");
+    if (error_reply) {
+        lua_pushnil(co);
+    } else {
+        lua_pushvalue(L, lua_upvalueindex(ws_break));
+        lua_xmove(L, co, 1);
+    }
     lua_pushnil(co);
     lua_pushinteger(co, lua_tointeger(L, 2));
     lua_State* previous = l->active.exchange(co, std::memory_order_relaxed);
@@ -457,6 +466,96 @@ int l_wake_loop_new(lua_State* L) {
     return 1;
 }
 
+// ---- skynet.wait ---------------------------------------------------------------------------------------
+// skynet.lua's wait in C for the plain case: a session from the service's counter, the thread parked on it
+// under its token, and the bookkeeping dropped when it is resumed (woken, or its session broken).  While
+// sessions are near the wrap (careful mode) or a thread is traced, skynet.lua's wait does it all.
+enum wait_slot : int {
+    wt_context = 1,           // the snlua (light userdata)
+    wt_state,                 // S
+    wt_session_id_coroutine,
+    wt_sleep_session,
+    wt_wait_token,
+    wt_lua_wait,              // skynet.lua's wait
+    wt_enter_careful,         // enter_careful(session): called when a session reaches DANGER
+    wt_suspend,               // the string "SUSPEND"
+    wt_count = wt_suspend,
+};
+
+constexpr lua_Integer session_danger = 0x7fff0000;   // skynet.lua's DANGER
+
+// After the yield: stack = [token, session, whatever the resume passed].
+int wait_resumed(lua_State* L, int, lua_KContext) {
+    lua_settop(L, 2);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, lua_upvalueindex(wt_wait_token));
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, lua_upvalueindex(wt_sleep_session));
+    lua_pushvalue(L, 2);
+    lua_pushnil(L);
+    lua_rawset(L, lua_upvalueindex(wt_session_id_coroutine));
+    return 0;
+}
+
+// The continuation of a call whose results are the function's own.
+int all_results(lua_State* L, int, lua_KContext) { return lua_gettop(L); }
+
+int l_wait(lua_State* L) {
+    const int state = lua_upvalueindex(wt_state);
+    if (state_true_at(L, state, st_careful) || state_true_at(L, state, st_tracing)) {
+        int n = lua_gettop(L);
+        lua_pushvalue(L, lua_upvalueindex(wt_lua_wait));
+        lua_insert(L, 1);
+        lua_callk(L, n, LUA_MULTRET, 0, all_results);
+        return lua_gettop(L);
+    }
+    lua_settop(L, 1);
+    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(wt_context)));
+    lua_Integer session = l->self().new_session();
+    if (session >= session_danger) {
+        lua_pushvalue(L, lua_upvalueindex(wt_enter_careful));
+        lua_pushinteger(L, session);
+        lua_call(L, 1, 0);
+    }
+    if (lua_isnil(L, 1)) {   // token = token or coroutine.running()
+        lua_pushthread(L);
+        lua_replace(L, 1);
+    }
+    lua_pushinteger(L, session);   // 2
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, lua_upvalueindex(wt_sleep_session)) != LUA_TNIL) return luaL_error(L, "token duplicative");
+    lua_pop(L, 1);
+    // session_id_coroutine[session] = S[RUNNING]; sleep_session[token] = session; wait_token[token] = session
+    lua_pushvalue(L, 2);
+    lua_rawgeti(L, state, st_running_thread);
+    lua_rawset(L, lua_upvalueindex(wt_session_id_coroutine));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, lua_upvalueindex(wt_sleep_session));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, lua_upvalueindex(wt_wait_token));
+    lua_pushvalue(L, lua_upvalueindex(wt_suspend));
+    return lua_yieldk(L, 1, 0, wait_resumed);
+}
+
+// wait(S, session_id_coroutine, sleep_session, wait_token, lua_wait, enter_careful) -> skynet.wait
+int l_wait_new(lua_State* L) {
+    for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    for (int i = 5; i <= 6; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
+    if (lua_rawgeti(L, 1, st_careful) != LUA_TBOOLEAN)
+        return luaL_error(L, "skynet.dispatcher: S[%d] (careful) must be a boolean", st_careful);
+    lua_settop(L, 6);
+    lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
+    if (!lua_touserdata(L, -1)) return luaL_error(L, "Init skynet context first");
+    lua_insert(L, 1);
+    lua_pushliteral(L, "SUSPEND");
+    lua_pushcclosure(L, l_wait, wt_count);
+    return 1;
+}
+
 // dispatcher(S, dispatch_message, suspend, finish_message, dispatch_pending, proto, coroutine_pool,
 //            session_id_coroutine, session_coroutine_id, session_coroutine_address, pooled_entry) -> callback
 int l_new(lua_State* L) {
@@ -487,14 +586,16 @@ int l_new(lua_State* L) {
 
 }  // namespace skynet
 
-// { new = dispatcher(...), pooled_entry = pooled_entry(...), wake_loop = wake_loop(...) }
+// { new = dispatcher(...), pooled_entry = pooled_entry(...), wake_loop = wake_loop(...), wait = wait(...) }
 extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     lua_pushcfunction(L, skynet::l_new);
     lua_setfield(L, -2, "new");
     lua_pushcfunction(L, skynet::l_pooled_entry);
     lua_setfield(L, -2, "pooled_entry");
     lua_pushcfunction(L, skynet::l_wake_loop_new);
     lua_setfield(L, -2, "wake_loop");
+    lua_pushcfunction(L, skynet::l_wait_new);
+    lua_setfield(L, -2, "wait");
     return 1;
 }
