@@ -1,0 +1,77 @@
+-- Services whose Lua state the spare thread prepared ahead (skynet.lua loaded before the launch, see
+-- skynet-core/src/lua/prepared_modules.h) behave as services that loaded everything themselves.
+local skynet = require "skynet"
+local test = require "testlib"
+
+local function spawn_many(name, n)
+    local list = {}
+    for i = 1, n do
+        list[i] = skynet.newservice(name)
+    end
+    return list
+end
+
+local function kill_all(list)
+    for _, s in ipairs(list) do
+        skynet.kill(s)
+    end
+end
+
+test.case("each service sees its own address", function()
+    local list = spawn_many("ps_probe", 12)
+    for _, s in ipairs(list) do
+        test.eq(skynet.call(s, "lua", "self"), s, "skynet.self()")
+    end
+    kill_all(list)
+end)
+
+test.case("nothing set in one service shows in the next one", function()
+    local list = spawn_many("ps_probe", 12)
+    for i, s in ipairs(list) do
+        local field, global = skynet.call(s, "lua", "mark", i)
+        test.eq(field, nil, "skynet.ps_mark in service " .. i)
+        test.eq(global, nil, "PS_MARK in service " .. i)
+    end
+    kill_all(list)
+end)
+
+test.case("require gives the module skynet.lua returned, and package.loaded holds what a fresh load would", function()
+    local list = spawn_many("ps_probe", 4)
+    local fresh = {
+        "skynet.codecache", "skynet.core", "skynet.dispatcher", "skynet.profile", "skynet.require",
+    }
+    for _, s in ipairs(list) do
+        test.eq(skynet.call(s, "lua", "same_module"), true)
+        test.eq(table.concat(skynet.call(s, "lua", "loaded"), " "), table.concat(fresh, " "))
+    end
+    kill_all(list)
+end)
+
+test.case("each service reads the node's environment", function()
+    local list = spawn_many("ps_probe", 4)
+    for _, s in ipairs(list) do
+        test.eq(skynet.call(s, "lua", "env", "lua_path"), skynet.getenv("lua_path"))
+        test.eq(skynet.call(s, "lua", "env", "thread"), "2")
+    end
+    kill_all(list)
+end)
+
+test.case("a standard function changed before require skynet is the one skynet.lua uses", function()
+    for _ = 1, 4 do
+        local s = skynet.newservice("ps_patched")
+        local text, calls = skynet.call(s, "lua")
+        test.eq(text, skynet.address(s))
+        test.eq(calls, 1, "calls of the replaced string.format")
+        skynet.kill(s)
+    end
+end)
+
+test.case("a skynet.lua next to the service is the one it gets", function()
+    for _ = 1, 4 do
+        local s = skynet.newservice("ps_own_skynet")
+        test.eq(skynet.call(s, "lua"), true, "the service's own skynet.lua")
+        skynet.kill(s)
+    end
+end)
+
+test.run()
