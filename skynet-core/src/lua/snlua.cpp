@@ -10,6 +10,7 @@
 #include "core/node.h"
 #include "lua/builtin_modules.h"
 #include "lua/compile_cache.h"
+#include "lua/prepared_modules.h"
 
 #ifndef SKYNET_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -66,32 +67,14 @@ void open_state(lua_State* L) {
 }
 
 // ---- spare states -------------------------------------------------------------------------------------
-// Opening a state is ~12 % of an snlua boot's instructions (luaL_openlibs creates ~250 functions and
-// their names), and it does not depend on the service. A background thread keeps two opened states
-// ready; a launch adopts one, so newservice waits for that much less of the boot whenever a core is free
-// (on a busy node the work is the same, done by another thread). The thread starts with the first snlua
-// service and sleeps on a condition variable while both spares wait. A spare's allocations are counted
-// in its spare_heap until a service adopts it.
-
-struct spare_heap {
-    lua_State* L = nullptr;
-    size_t mem = 0;
-};
-
-void* spare_allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
-    auto* h = static_cast<spare_heap*>(ud);
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        if (ptr) {
-            release_block(ptr, osize);
-            h->mem -= old;
-        }
-        return nullptr;
-    }
-    void* p = ptr ? std::realloc(ptr, nsize) : std::malloc(nsize);
-    if (p) h->mem = h->mem - old + nsize;
-    return p;
-}
+// Most of an snlua boot does not depend on the service: opening the state (~12 % of a boot's instructions),
+// and undumping and running skynet.lua and skynet/require.lua (~55 %; every service requires them). A
+// background thread keeps two snlua objects whose state has all that done (prepared_modules.h says how the
+// modules stay hidden until the service's own require asks for them); a launch takes one, so newservice
+// waits for that much less whenever a core is free (on a busy node the work is the same, done by another
+// thread). The spare is a whole snlua, not just a lua_State, because the built-in modules keep the snlua's
+// address in their closures. The thread starts with the first snlua service and sleeps on a condition
+// variable while both spares wait.
 
 constexpr size_t spare_target = 2;
 
@@ -99,7 +82,11 @@ constexpr size_t spare_target = 2;
 struct spare_pool {
     std::mutex mu;
     std::condition_variable cv;
-    std::vector<spare_heap*> spares;
+    std::vector<std::unique_ptr<snlua>> spares;
+    // The lua_path of the last boot: spares load skynet.lua from it. Empty until a service booted, and
+    // when preparing failed with this path (then spares are only opened, not retried each time).
+    std::string lua_path;
+    bool prepare_failed = false;
     bool quit = false;
     std::thread maker;
     spare_pool() {
@@ -108,17 +95,23 @@ struct spare_pool {
             for (;;) {
                 cv.wait(lock, [this] { return quit || spares.size() < spare_target; });
                 if (quit) return;
+                std::string path = prepare_failed ? std::string() : lua_path;
                 lock.unlock();
-                auto* h = new spare_heap;
-                h->L = lua_newstate(spare_allocate, h);
-                if (h->L) open_state(h->L);
+                auto spare = std::make_unique<snlua>();
+                bool opened = spare->open_spare();
+                bool prepared = opened && !path.empty() && spare->prepare_spare(path);
+                if (opened && !path.empty() && !prepared) {
+                    // A state where preparing failed may be half-changed: replace it with a plainly opened one.
+                    spare = std::make_unique<snlua>();
+                    opened = spare->open_spare();
+                }
                 lock.lock();
-                if (!h->L) {   // out of memory: the launches create their own states meanwhile
-                    delete h;
+                if (!path.empty() && !prepared && path == lua_path) prepare_failed = true;
+                if (!opened) {   // out of memory: the launches create their own states meanwhile
                     cv.wait(lock, [this] { return quit; });
                     return;
                 }
-                spares.push_back(h);
+                spares.push_back(std::move(spare));
             }
         });
     }
@@ -129,10 +122,7 @@ struct spare_pool {
             cv.notify_all();
         }
         maker.join();
-        for (auto* h : spares) {
-            lua_close(h->L);
-            delete h;
-        }
+        spares.clear();
     }
 };
 
@@ -141,14 +131,23 @@ spare_pool& spares() {
     return pool;
 }
 
-spare_heap* take_spare() {
+std::unique_ptr<snlua> take_spare() {
     auto& pool = spares();
     std::lock_guard lock(pool.mu);
     if (pool.spares.empty()) return nullptr;
-    spare_heap* h = pool.spares.back();
+    auto s = std::move(pool.spares.back());
     pool.spares.pop_back();
     pool.cv.notify_one();   // make another
-    return h;
+    return s;
+}
+
+// Spares made from now on load skynet.lua from `path`.
+void set_spare_path(const std::string& path) {
+    auto& pool = spares();
+    std::lock_guard lock(pool.mu);
+    if (pool.lua_path == path) return;
+    pool.lua_path = path;
+    pool.prepare_failed = false;
 }
 
 }  // namespace
@@ -164,6 +163,7 @@ snlua* snlua::of(lua_State* L) {
     auto* p = static_cast<snlua*>(lua_touserdata(L, -1));
     lua_pop(L, 1);
     if (!p) luaL_error(L, "Init skynet context first");
+    if (!p->bound()) luaL_error(L, "no service yet");   // a spare state, loading skynet.lua ahead
     return p;
 }
 
@@ -197,14 +197,9 @@ void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 bool snlua::init(service& self, std::string_view args) {
     self_ = &self;
     args_ = std::string(args);
-    if (spare_heap* h = take_spare()) {
-        // Adopt the spare: from now on its blocks are counted (and limited) as this service's.
-        L_ = h->L;
-        mem_ = h->mem;
-        delete h;
-        lua_setallocf(L_, &snlua::allocate, this);
+    if (L_) {
+        // A spare: its blocks are counted (and limited) as this service's from now on.
         self.heap_bytes.store(mem_, std::memory_order_relaxed);
-        opened_ = true;
     } else {
         L_ = lua_newstate(&snlua::allocate, this);
     }
@@ -212,6 +207,22 @@ bool snlua::init(service& self, std::string_view args) {
     // The Lua side starts on a worker, like skynet: the first message of the service boots it.
     message m{self.handle(), 0, PTYPE_SYSTEM, nullptr, 0};
     self.mq().push(m);
+    return true;
+}
+
+bool snlua::open_spare() {
+    L_ = lua_newstate(&snlua::allocate, this);
+    if (!L_) return false;
+    open_service_state();
+    return true;
+}
+
+bool snlua::prepare_spare(const std::string& lua_path) {
+    if (!prepare_modules(L_, lua_path)) return false;
+    prepared_path_ = lua_path;
+    // What loading left behind (skynet.lua's main function, the loading tables) goes now, off the launch
+    // path; everything else becomes old, so the service's first collections skip it.
+    lua_gc(L_, LUA_GCCOLLECT);
     return true;
 }
 
@@ -223,11 +234,10 @@ void snlua::fail_boot(const char* what, const char* why) {
     owner().retire(self_->handle(), end_reason::error, self_->handle());
 }
 
-void snlua::boot() {
+// The part of a boot that is the same for every service (a spare has it done already).
+void snlua::open_service_state() {
     lua_State* L = L_;
-    node& n = owner();
-    if (!opened_) open_state(L);
-
+    open_state(L);
     lua_pushlightuserdata(L, this);
     lua_setfield(L, LUA_REGISTRYINDEX, context_key);
 
@@ -243,8 +253,19 @@ void snlua::boot() {
     lua_pop(L, 1);
 
     lua_gc(L, LUA_GCGEN, 0, 0);
+    opened_ = true;
+}
+
+void snlua::boot() {
+    lua_State* L = L_;
+    node& n = owner();
+    if (!opened_) open_service_state();
 
     std::string path = env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua");
+    set_spare_path(path);
+    // Prepared modules come from the lua_path they were loaded with, and a preload file runs before the
+    // service requires skynet (it may change what skynet.lua reads as it loads): load afresh then.
+    if (has_prepared(L) && (path != prepared_path_ || n.environment().get("preload"))) drop_prepared(L);
     std::string cpath = env_or(n, "lua_cpath", "./luaclib/?.so");
     std::string service_path = env_or(n, "luaservice", "./service/?.lua");
     std::string loader = env_or(n, "lualoader", "./lualib/loader.lua");
@@ -275,6 +296,8 @@ void snlua::boot() {
         return;
     }
     lua_settop(L, 0);
+    // A service that did not require skynet from its main chunk loads it afresh when it does.
+    drop_prepared(L);
 
     // skynet.memlimit is read after the main chunk, as in skynet.
     lua_getfield(L, LUA_REGISTRYINDEX, "memlimit");
@@ -368,6 +391,9 @@ void snlua::signal(service& self, int sig) {
     }
 }
 
-std::unique_ptr<service_module> make_snlua() { return std::make_unique<snlua>(); }
+std::unique_ptr<service_module> make_snlua() {
+    if (auto spare = take_spare()) return spare;
+    return std::make_unique<snlua>();
+}
 
 }  // namespace skynet
