@@ -1,5 +1,7 @@
--- Services whose Lua state the spare thread prepared ahead (skynet.lua loaded before the launch, see
--- skynet-core/src/lua/prepared_modules.h) behave as services that loaded everything themselves.
+-- Every service behaves as one that loaded skynet.lua itself: its own address and module, nothing carried
+-- over from an earlier service, the standard functions skynet.lua finds as it loads, the skynet.lua its own
+-- package.path finds. (Written for spare states with skynet.lua loaded ahead, commit 0a412ee, taken out
+-- again; any such shortcut must keep these.)
 local skynet = require "skynet"
 local test = require "testlib"
 

@@ -8,8 +8,6 @@
 #include <string>
 #include <unordered_map>
 
-#include "lua/prepared_modules.h"
-
 namespace skynet {
 
 namespace {
@@ -113,23 +111,6 @@ bool find_module(const char* name, const char* path, std::string& filename, int6
     }
 }
 
-// While the spare thread prepares modules (prepared_modules.cpp), note which file `name` came from.
-void record_origin(lua_State* L, const char* name, const std::string& filename, int64_t mtime, int64_t size) {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, recording_key) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        return;
-    }
-    lua_createtable(L, 3, 0);
-    lua_pushlstring(L, filename.data(), filename.size());
-    lua_rawseti(L, -2, 1);
-    lua_pushinteger(L, mtime);
-    lua_rawseti(L, -2, 2);
-    lua_pushinteger(L, size);
-    lua_rawseti(L, -2, 3);
-    lua_setfield(L, -2, name);
-    lua_pop(L, 1);
-}
-
 int module_load_error(lua_State* L, const char* name, const char* filename) {
     return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, filename, lua_tostring(L, -1));
 }
@@ -143,13 +124,8 @@ int l_search_lua(lua_State* L) {
     std::string filename;
     int64_t mtime = 0, size = 0;
     if (find_module(name, lua_tostring(L, -1), filename, mtime, size)) {
-        if (serve_prepared(L, name, filename, mtime, size)) {
-            lua_pushstring(L, filename.c_str());
-            return 2;
-        }
         int status = load_stamped(L, filename.c_str(), mtime, size);
         if (status == LUA_OK) {
-            record_origin(L, name, filename, mtime, size);
             lua_pushstring(L, filename.c_str());
             return 2;
         }

@@ -16,15 +16,7 @@ namespace skynet {
 
 namespace {
 
-snlua* raw_ctx(lua_State* L) { return static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(1))); }
-
-// A spare state (snlua.cpp) loads skynet.lua before it has a service: a call that needs one fails there,
-// and the service then loads skynet.lua itself.
-snlua* ctx(lua_State* L) {
-    snlua* l = raw_ctx(L);
-    if (!l->bound()) luaL_error(L, "no service yet");
-    return l;
-}
+snlua* ctx(lua_State* L) { return static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(1))); }
 
 // The message part of send/redirect: (msg [, sz]) at index i.  Sets data/size/type tags; raises on a bad type.
 void message_arg(lua_State* L, int i, int& type, void*& data, size_t& size) {
@@ -214,7 +206,7 @@ int l_callback(lua_State* L) {
 
 int l_killhook(lua_State* L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
-    raw_ctx(L)->set_killhook(L, 1);   // needs no service: skynet.lua sets it as it loads
+    ctx(L)->set_killhook(L, 1);
     return 0;
 }
 

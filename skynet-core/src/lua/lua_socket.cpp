@@ -31,11 +31,7 @@ constexpr int default_backlog = 32;
 
 // ---- context ------------------------------------------------------------------------------------------
 
-snlua* ctx(lua_State* L) {
-    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(1)));
-    if (!l->bound()) luaL_error(L, "no service yet");   // a spare state (snlua.cpp)
-    return l;
-}
+snlua* ctx(lua_State* L) { return static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(1))); }
 
 socket_server* server(lua_State* L) {
     auto* s = static_cast<socket_server*>(lua_touserdata(L, lua_upvalueindex(2)));

@@ -10,7 +10,6 @@
 #include "core/node.h"
 #include "lua/builtin_modules.h"
 #include "lua/compile_cache.h"
-#include "lua/prepared_modules.h"
 
 #ifndef SKYNET_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -67,14 +66,32 @@ void open_state(lua_State* L) {
 }
 
 // ---- spare states -------------------------------------------------------------------------------------
-// Most of an snlua boot does not depend on the service: opening the state (~12 % of a boot's instructions),
-// and undumping and running skynet.lua and skynet/require.lua (~55 %; every service requires them). A
-// background thread keeps two snlua objects whose state has all that done (prepared_modules.h says how the
-// modules stay hidden until the service's own require asks for them); a launch takes one, so newservice
-// waits for that much less whenever a core is free (on a busy node the work is the same, done by another
-// thread). The spare is a whole snlua, not just a lua_State, because the built-in modules keep the snlua's
-// address in their closures. The thread starts with the first snlua service and sleeps on a condition
-// variable while both spares wait.
+// Opening a state is ~12 % of an snlua boot's instructions (luaL_openlibs creates ~250 functions and
+// their names), and it does not depend on the service. A background thread keeps two opened states
+// ready; a launch adopts one, so newservice waits for that much less of the boot whenever a core is free
+// (on a busy node the work is the same, done by another thread). The thread starts with the first snlua
+// service and sleeps on a condition variable while both spares wait. A spare's allocations are counted
+// in its spare_heap until a service adopts it.
+
+struct spare_heap {
+    lua_State* L = nullptr;
+    size_t mem = 0;
+};
+
+void* spare_allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
+    auto* h = static_cast<spare_heap*>(ud);
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        if (ptr) {
+            release_block(ptr, osize);
+            h->mem -= old;
+        }
+        return nullptr;
+    }
+    void* p = ptr ? std::realloc(ptr, nsize) : std::malloc(nsize);
+    if (p) h->mem = h->mem - old + nsize;
+    return p;
+}
 
 constexpr size_t spare_target = 2;
 
@@ -82,11 +99,7 @@ constexpr size_t spare_target = 2;
 struct spare_pool {
     std::mutex mu;
     std::condition_variable cv;
-    std::vector<std::unique_ptr<snlua>> spares;
-    // The lua_path of the last boot: spares load skynet.lua from it. Empty until a service booted, and
-    // when preparing failed with this path (then spares are only opened, not retried each time).
-    std::string lua_path;
-    bool prepare_failed = false;
+    std::vector<spare_heap*> spares;
     bool quit = false;
     std::thread maker;
     spare_pool() {
@@ -95,23 +108,17 @@ struct spare_pool {
             for (;;) {
                 cv.wait(lock, [this] { return quit || spares.size() < spare_target; });
                 if (quit) return;
-                std::string path = prepare_failed ? std::string() : lua_path;
                 lock.unlock();
-                auto spare = std::make_unique<snlua>();
-                bool opened = spare->open_spare();
-                bool prepared = opened && !path.empty() && spare->prepare_spare(path);
-                if (opened && !path.empty() && !prepared) {
-                    // A state where preparing failed may be half-changed: replace it with a plainly opened one.
-                    spare = std::make_unique<snlua>();
-                    opened = spare->open_spare();
-                }
+                auto* h = new spare_heap;
+                h->L = lua_newstate(spare_allocate, h);
+                if (h->L) open_state(h->L);
                 lock.lock();
-                if (!path.empty() && !prepared && path == lua_path) prepare_failed = true;
-                if (!opened) {   // out of memory: the launches create their own states meanwhile
+                if (!h->L) {   // out of memory: the launches create their own states meanwhile
+                    delete h;
                     cv.wait(lock, [this] { return quit; });
                     return;
                 }
-                spares.push_back(std::move(spare));
+                spares.push_back(h);
             }
         });
     }
@@ -122,7 +129,10 @@ struct spare_pool {
             cv.notify_all();
         }
         maker.join();
-        spares.clear();
+        for (auto* h : spares) {
+            lua_close(h->L);
+            delete h;
+        }
     }
 };
 
@@ -131,23 +141,14 @@ spare_pool& spares() {
     return pool;
 }
 
-std::unique_ptr<snlua> take_spare() {
+spare_heap* take_spare() {
     auto& pool = spares();
     std::lock_guard lock(pool.mu);
     if (pool.spares.empty()) return nullptr;
-    auto s = std::move(pool.spares.back());
+    spare_heap* h = pool.spares.back();
     pool.spares.pop_back();
     pool.cv.notify_one();   // make another
-    return s;
-}
-
-// Spares made from now on load skynet.lua from `path`.
-void set_spare_path(const std::string& path) {
-    auto& pool = spares();
-    std::lock_guard lock(pool.mu);
-    if (pool.lua_path == path) return;
-    pool.lua_path = path;
-    pool.prepare_failed = false;
+    return h;
 }
 
 }  // namespace
@@ -163,7 +164,6 @@ snlua* snlua::of(lua_State* L) {
     auto* p = static_cast<snlua*>(lua_touserdata(L, -1));
     lua_pop(L, 1);
     if (!p) luaL_error(L, "Init skynet context first");
-    if (!p->bound()) luaL_error(L, "no service yet");   // a spare state, loading skynet.lua ahead
     return p;
 }
 
@@ -197,9 +197,14 @@ void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 bool snlua::init(service& self, std::string_view args) {
     self_ = &self;
     args_ = std::string(args);
-    if (L_) {
-        // A spare: its blocks are counted (and limited) as this service's from now on.
+    if (spare_heap* h = take_spare()) {
+        // Adopt the spare: from now on its blocks are counted (and limited) as this service's.
+        L_ = h->L;
+        mem_ = h->mem;
+        delete h;
+        lua_setallocf(L_, &snlua::allocate, this);
         self.heap_bytes.store(mem_, std::memory_order_relaxed);
+        opened_ = true;
     } else {
         L_ = lua_newstate(&snlua::allocate, this);
     }
@@ -207,22 +212,6 @@ bool snlua::init(service& self, std::string_view args) {
     // The Lua side starts on a worker, like skynet: the first message of the service boots it.
     message m{self.handle(), 0, PTYPE_SYSTEM, nullptr, 0};
     self.mq().push(m);
-    return true;
-}
-
-bool snlua::open_spare() {
-    L_ = lua_newstate(&snlua::allocate, this);
-    if (!L_) return false;
-    open_service_state();
-    return true;
-}
-
-bool snlua::prepare_spare(const std::string& lua_path) {
-    if (!prepare_modules(L_, lua_path)) return false;
-    prepared_path_ = lua_path;
-    // What loading left behind (skynet.lua's main function, the loading tables) goes now, off the launch
-    // path; everything else becomes old, so the service's first collections skip it.
-    lua_gc(L_, LUA_GCCOLLECT);
     return true;
 }
 
@@ -234,10 +223,11 @@ void snlua::fail_boot(const char* what, const char* why) {
     owner().retire(self_->handle(), end_reason::error, self_->handle());
 }
 
-// The part of a boot that is the same for every service (a spare has it done already).
-void snlua::open_service_state() {
+void snlua::boot() {
     lua_State* L = L_;
-    open_state(L);
+    node& n = owner();
+    if (!opened_) open_state(L);
+
     lua_pushlightuserdata(L, this);
     lua_setfield(L, LUA_REGISTRYINDEX, context_key);
 
@@ -253,19 +243,8 @@ void snlua::open_service_state() {
     lua_pop(L, 1);
 
     lua_gc(L, LUA_GCGEN, 0, 0);
-    opened_ = true;
-}
-
-void snlua::boot() {
-    lua_State* L = L_;
-    node& n = owner();
-    if (!opened_) open_service_state();
 
     std::string path = env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua");
-    set_spare_path(path);
-    // Prepared modules come from the lua_path they were loaded with, and a preload file runs before the
-    // service requires skynet (it may change what skynet.lua reads as it loads): load afresh then.
-    if (has_prepared(L) && (path != prepared_path_ || n.environment().get("preload"))) drop_prepared(L);
     std::string cpath = env_or(n, "lua_cpath", "./luaclib/?.so");
     std::string service_path = env_or(n, "luaservice", "./service/?.lua");
     std::string loader = env_or(n, "lualoader", "./lualib/loader.lua");
@@ -296,8 +275,6 @@ void snlua::boot() {
         return;
     }
     lua_settop(L, 0);
-    // A service that did not require skynet from its main chunk loads it afresh when it does.
-    drop_prepared(L);
 
     // skynet.memlimit is read after the main chunk, as in skynet.
     lua_getfield(L, LUA_REGISTRYINDEX, "memlimit");
@@ -391,9 +368,6 @@ void snlua::signal(service& self, int sig) {
     }
 }
 
-std::unique_ptr<service_module> make_snlua() {
-    if (auto spare = take_spare()) return spare;
-    return std::make_unique<snlua>();
-}
+std::unique_ptr<service_module> make_snlua() { return std::make_unique<snlua>(); }
 
 }  // namespace skynet

@@ -27,8 +27,6 @@ public:
     static snlua* of(lua_State* L);
 
     service& self() const { return *self_; }
-    // False while the snlua is a spare, made ahead without a service (its state runs only skynet.lua's load).
-    bool bound() const { return self_ != nullptr; }
     node& owner() const;
     lua_State* state() const { return L_; }
 
@@ -43,15 +41,9 @@ public:
 
     size_t memory() const { return mem_; }
 
-    // Spare states (made ahead by a background thread, before there is a service): opens the state as
-    // every boot does, then loads skynet.lua and skynet.require into it, hidden (prepared_modules.h).
-    bool open_spare();
-    bool prepare_spare(const std::string& lua_path);
-
 private:
     static void* allocate(void* ud, void* ptr, size_t osize, size_t nsize);
     void boot();
-    void open_service_state();
     void fail_boot(const char* what, const char* why);
 
     service* self_ = nullptr;
@@ -59,7 +51,6 @@ private:
     std::string args_;
     bool booted_ = false;
     bool opened_ = false;   // the state is a spare: libraries and modules are in place already
-    std::string prepared_path_;   // the lua_path a spare's prepared modules were loaded with
     bool boot_marker_seen_ = false;
     int callback_ref_ = LUA_NOREF;
     int killhook_ref_ = LUA_NOREF;

@@ -1,5 +1,4 @@
--- A service that answers questions about itself (test/lua/prepared_state.lua). Its skynet.lua usually comes
--- from a state the spare thread prepared ahead; nothing it answers may show that.
+-- A service that answers questions about itself (test/lua/prepared_state.lua).
 --   self()          -> skynet.self() as this service sees it
 --   mark(v)         -> sets a field on its skynet table and a global; returns what was there before
 --   env(key)        -> skynet.getenv(key)

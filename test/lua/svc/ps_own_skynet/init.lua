@@ -1,5 +1,5 @@
 -- A service with its own skynet.lua next to it (test/lua/prepared_state.lua): the loader puts this
--- directory first in package.path, so require "skynet" must load that file, not skynet.lua prepared ahead.
+-- directory first in package.path, so require "skynet" must load that file.
 local skynet = require "skynet"
 
 skynet.start(function()
