@@ -63,6 +63,9 @@ void open_state(lua_State* L) {
     luaL_openlibs(L);
     install_compile_cache(L);
     preload_builtin_modules(L);
+    // Entering generational mode runs a full collection (the stopped collector does not skip it) and makes
+    // everything so far old. Done here, a spare state pays it on the spare thread rather than the worker.
+    lua_gc(L, LUA_GCGEN, 0, 0);
 }
 
 // ---- spare states -------------------------------------------------------------------------------------
@@ -241,8 +244,6 @@ void snlua::boot() {
     lua_pop(L, 2);
     luaL_requiref(L, "skynet.codecache", luaopen_skynet_codecache, 0);
     lua_pop(L, 1);
-
-    lua_gc(L, LUA_GCGEN, 0, 0);
 
     std::string path = env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua");
     std::string cpath = env_or(n, "lua_cpath", "./luaclib/?.so");
