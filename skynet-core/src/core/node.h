@@ -93,7 +93,9 @@ private:
     void turn(service_ptr s, int worker);
     // Logs skynet's "May overload" line if the service's queue passed its threshold since the last report.
     void report_overload(service& s);
-    void dispatch_one(service& s, message& m, int worker);
+    // Runs one message; `start` is the cpu_clock reading it starts at, the result the reading it ended at.
+    uint64_t dispatch_one(service& s, message& m, int worker, uint64_t start);
+    void end_turn(service& s, int worker);
     void teardown(const service_ptr& s);
     void drop_queued(service& s, std::vector<message>& rest);
     void notify_watchers(service& s);
