@@ -68,12 +68,7 @@ node::node(const std::map<std::string, std::string>& config, module_factory fact
           if (it != config.end()) tmp.set("thread", it->second);
           return worker_count(tmp);
       }()),
-      timer_([this](const timer_event& ev) {
-          message m;
-          m.type = PTYPE_RESPONSE;
-          m.session = ev.session;
-          deliver(ev.handle, m);
-      }),
+      timer_([this](const timer_event* events, size_t count) { deliver_timeouts(events, count); }),
       monitor_(scheduler_.workers(), [this](uint32_t source, uint32_t dest, uint32_t version) {
           if (auto s = registry_.grab(dest)) s->endless.store(true);
           // skynet's monitor thread logs this with no service of its own, so the line comes from :00000000.
@@ -114,6 +109,32 @@ bool node::deliver(uint32_t dest, const message& m) {
         case mailbox::push_result::queued: break;
     }
     return true;
+}
+
+bool node::deliver_many(uint32_t dest, const message* msgs, size_t count) {
+    service_ptr s = registry_.grab(dest);
+    if (!s) return false;
+    switch (s->mq().push_many(msgs, count)) {
+        case mailbox::push_result::dead: return false;
+        case mailbox::push_result::schedule: scheduler_.push(std::move(s)); break;
+        case mailbox::push_result::queued: break;
+    }
+    return true;
+}
+
+void node::deliver_timeouts(const timer_event* events, size_t count) {
+    // Timers due together are often one service's (a burst of skynet.timeout): each run of events for the
+    // same service is queued under one look-up and one mailbox lock instead of one each.  A run is cut at
+    // `chunk` so the service's worker is not kept off its mailbox for long.
+    constexpr size_t chunk = 256;
+    message batch[chunk];
+    for (size_t i = 0; i < count;) {
+        uint32_t dest = events[i].handle;
+        size_t n = 0;
+        for (; i < count && n < chunk && events[i].handle == dest; ++i, ++n)
+            batch[n] = message{0, events[i].session, PTYPE_RESPONSE, nullptr, 0};
+        deliver_many(dest, batch, n);   // a service gone by now has no use for its timeouts
+    }
 }
 
 void node::send_error(uint32_t from, uint32_t to, int32_t session) {

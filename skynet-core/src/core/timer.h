@@ -15,7 +15,9 @@ namespace skynet {
 
 class timer_service {
 public:
-    using fire_fn = std::function<void(const timer_event&)>;
+    // Called with every event due on one tick at once, in expiry order, so that the events of one service can
+    // be queued together.
+    using fire_fn = std::function<void(const timer_event* events, size_t count)>;
 
     explicit timer_service(fire_fn fire);
     ~timer_service();
