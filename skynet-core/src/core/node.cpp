@@ -100,26 +100,29 @@ static void release_payload(message& m) {
 
 // ---- messaging ------------------------------------------------------------------------------------------
 
+// Pushes with `push` into dest's mailbox and schedules dest if it was idle.  The scheduler is called after the
+// registry's lock is released.
+template <class Push>
+static bool push_to(registry& handles, scheduler& workers, uint32_t dest, Push&& push) {
+    service_ptr idle;
+    bool ok = handles.visit(dest, [&](const service_ptr& s) {
+        switch (push(s->mq())) {
+            case mailbox::push_result::dead: return false;
+            case mailbox::push_result::schedule: idle = s; break;
+            case mailbox::push_result::queued: break;
+        }
+        return true;
+    });
+    if (idle) workers.push(std::move(idle));
+    return ok;
+}
+
 bool node::deliver(uint32_t dest, const message& m) {
-    service_ptr s = registry_.grab(dest);
-    if (!s) return false;
-    switch (s->mq().push(m)) {
-        case mailbox::push_result::dead: return false;
-        case mailbox::push_result::schedule: scheduler_.push(std::move(s)); break;
-        case mailbox::push_result::queued: break;
-    }
-    return true;
+    return push_to(registry_, scheduler_, dest, [&](mailbox& mq) { return mq.push(m); });
 }
 
 bool node::deliver_many(uint32_t dest, const message* msgs, size_t count) {
-    service_ptr s = registry_.grab(dest);
-    if (!s) return false;
-    switch (s->mq().push_many(msgs, count)) {
-        case mailbox::push_result::dead: return false;
-        case mailbox::push_result::schedule: scheduler_.push(std::move(s)); break;
-        case mailbox::push_result::queued: break;
-    }
-    return true;
+    return push_to(registry_, scheduler_, dest, [&](mailbox& mq) { return mq.push_many(msgs, count); });
 }
 
 void node::deliver_timeouts(const timer_event* events, size_t count) {
