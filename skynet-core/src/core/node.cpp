@@ -321,7 +321,7 @@ void node::turn(service_ptr s, int worker) {
         } else {
             if (!scheduler_.idle()) break;
             want = extra;
-            extra *= 2;
+            extra = std::min(extra * 2, chunk);   // capped: a doubling per pop would wrap to 0 in a long turn
         }
         size_t n = mq.pop_batch(held, std::min({want, chunk, max_turn - done}), &left);
         if (n == 0) {
