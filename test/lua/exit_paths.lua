@@ -155,6 +155,24 @@ test.case("exit with 10,000 requests in the mailbox: each of them fails", functi
     test.eq(tally(flood, 1).failed, 1, "the request being handled at the exit")
 end, 3000)
 
+test.case("exit in the middle of queued requests: those before it answer, each one after it fails", function()
+    -- The target is kept busy until all ten requests are queued, so its worker takes several of them out of
+    -- the mailbox at once; the ones taken after the exiting "quit" must fail as if they had stayed queued.
+    local target = skynet.newservice("ep_target")
+    local calls = { { target, "spin_until", 10 }, { target, "echo", 1 }, { target, "echo", 2 }, { target, "quit" } }
+    for i = 4, 10 do calls[#calls + 1] = { target, "echo", i } end
+    local outcome = call_all(calls)
+    wait_answers(outcome, #calls)
+    test.eq(outcome[1], "ok:10", "the busy request")
+    test.eq(outcome[2], "ok:1", "the first request after it")
+    test.eq(outcome[3], "ok:2", "the second request after it")
+    local after = {}
+    for i = 4, #calls do after[#after + 1] = outcome[i] end
+    local t = tally(after, #after)
+    test.eq(t.failed + t.invalid, #after, "the exiting request and those queued after it failed")
+    fails_after_exit(target)
+end)
+
 test.run(function()
     -- ep_target's "flood" reports the mailbox length it reached with a send.
     skynet.dispatch("lua", function(_, _, cmd, value)

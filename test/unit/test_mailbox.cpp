@@ -116,3 +116,105 @@ TEST_CASE("a closed mailbox refuses pushes and returns what was queued") {
     CHECK(rest[1].source == 8);
     CHECK(mq.push(message{9, 3, 0, nullptr, 0}) == mailbox::push_result::dead);
 }
+
+TEST_CASE("mailbox pop_batch takes the oldest messages in order; those in hand still count in length") {
+    mailbox mq;
+    for (int i = 0; i < 10; ++i) mq.push(message{0, i, 0, nullptr, 0});
+    message held[4];
+    REQUIRE(mq.pop_batch(held, 4) == 4);
+    for (int i = 0; i < 4; ++i) CHECK(held[i].session == i);
+    CHECK(mq.length() == 10);   // none of the four started yet
+    mq.start_one();
+    CHECK(mq.length() == 9);    // as if the first had been popped alone
+    mq.start_one();
+    CHECK(mq.length() == 8);
+    // The two not started go back in front, in order.
+    mq.unpop(held + 2, 2);
+    CHECK(mq.length() == 8);
+    message out;
+    for (int i = 2; i < 10; ++i) {
+        REQUIRE(mq.pop(out));
+        CHECK(out.session == i);
+    }
+    CHECK_FALSE(mq.pop(out));
+}
+
+TEST_CASE("mailbox pop_batch on an empty queue clears the scheduled flag") {
+    mailbox mq;
+    message held[4];
+    CHECK(mq.pop_batch(held, 4) == 0);
+    CHECK(mq.push(message{}) == mailbox::push_result::schedule);
+    CHECK(mq.pop_batch(held, 4) == 1);   // fewer than asked: all there is
+    CHECK(mq.pop_batch(held, 4) == 0);
+    CHECK(mq.try_schedule());
+}
+
+TEST_CASE("mailbox unpop into a full, wrapped ring grows it and keeps the order") {
+    mailbox mq;
+    message held[8];
+    int next_in = 0;
+    for (; next_in < 5; ++next_in) mq.push(message{0, next_in, 0, nullptr, 0});
+    REQUIRE(mq.pop_batch(held, 5) == 5);   // head moved to 5 of 8
+    for (; next_in < 13; ++next_in) mq.push(message{0, next_in, 0, nullptr, 0});   // 8 queued, wrapped
+    mq.start_one();
+    mq.unpop(held + 1, 4);   // sessions 1..4 back in front of 5..12
+    CHECK(mq.length() == 12);
+    message out;
+    for (int i = 1; i < 13; ++i) {
+        REQUIRE(mq.pop(out));
+        CHECK(out.session == i);
+    }
+}
+
+TEST_CASE("messages in hand put back before close are handed back with the queued ones") {
+    // The worker's turn does this when the service retires mid-batch: the teardown must see every message
+    // that was not started, in order, to answer the requests among them.
+    mailbox mq;
+    for (int i = 0; i < 6; ++i) mq.push(message{uint32_t(10 + i), i + 1, 0, nullptr, 0});
+    message held[4];
+    REQUIRE(mq.pop_batch(held, 4) == 4);
+    mq.start_one();   // session 1 ran and retired the service
+    mq.unpop(held + 1, 3);
+    auto rest = mq.close();
+    REQUIRE(rest.size() == 5);
+    for (size_t i = 0; i < rest.size(); ++i) CHECK(rest[i].session == int(i) + 2);
+    CHECK(mq.push(message{}) == mailbox::push_result::dead);
+}
+
+TEST_CASE("mailbox unschedule_if_empty gives an empty mailbox up and keeps a non-empty one") {
+    mailbox mq;
+    mq.push(message{});
+    CHECK_FALSE(mq.unschedule_if_empty());
+    CHECK_FALSE(mq.try_schedule());   // still scheduled
+    message out;
+    REQUIRE(mq.pop(out));
+    CHECK(mq.unschedule_if_empty());
+    CHECK(mq.push(message{}) == mailbox::push_result::schedule);
+}
+
+TEST_CASE("mailbox push_many appends in order and schedules an idle mailbox once") {
+    mailbox mq;
+    message out;
+    CHECK_FALSE(mq.pop(out));   // idle
+    std::vector<message> burst;
+    for (int i = 0; i < 100; ++i) burst.push_back(message{0, i, 0, nullptr, 0});
+    CHECK(mq.push_many(burst.data(), 50) == mailbox::push_result::schedule);
+    CHECK(mq.push_many(burst.data() + 50, 50) == mailbox::push_result::queued);
+    CHECK(mq.length() == 100);
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(mq.pop(out));
+        CHECK(out.session == i);
+    }
+    mq.close();
+    CHECK(mq.push_many(burst.data(), 1) == mailbox::push_result::dead);
+}
+
+TEST_CASE("mailbox overload is reported by pop_batch as by single pops") {
+    mailbox mq;
+    message held[16];
+    for (int i = 0; i < 1030; ++i) mq.push(message{0, i, 0, nullptr, 0});
+    REQUIRE(mq.pop_batch(held, 16) == 16);   // 1029 left after the first of them: above 1024
+    CHECK(mq.take_overload() == 1029);
+    REQUIRE(mq.pop_batch(held, 16) == 16);
+    CHECK(mq.take_overload() == 0);   // the threshold doubled to 2048
+}

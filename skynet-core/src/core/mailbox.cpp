@@ -39,24 +39,74 @@ mailbox::push_result mailbox::push(const message& msg) {
     return push_result::queued;
 }
 
-bool mailbox::pop(message& out) {
+void mailbox::reserve_locked(size_t n) {
+    while (ring_.size() - count_ < n) grow();
+}
+
+// The queue ran dry: the owner gives the service up, and skynet's overload threshold starts over.
+void mailbox::empty_locked() {
+    scheduled_ = false;
+    overload_threshold_ = default_overload_threshold;
+}
+
+size_t mailbox::take(message* out, size_t max, bool in_hand, size_t* left) {
     std::lock_guard lock(mu_);
     if (count_ == 0) {
-        scheduled_ = false;
-        overload_threshold_ = default_overload_threshold;
-        return false;
+        if (left) *left = 0;
+        empty_locked();
+        return 0;
     }
-    out = ring_[head_];
-    ring_[head_] = message{};
-    head_ = (head_ + 1) & (ring_.size() - 1);
-    --count_;
-    // Doubled until it is above the length, as skynet does: one burst is reported once, not once per
-    // doubling on the following pops.
-    while (count_ > overload_threshold_) {
-        overload_ = count_;
+    // The longest the queue is after one of these pops is after the first: checking that length once gives
+    // the report one pop at a time would.  Doubled until it is above the length, as skynet does: one burst
+    // is reported once, not once per doubling on the following pops.
+    while (count_ - 1 > overload_threshold_) {
+        overload_ = count_ - 1;
         overload_threshold_ *= 2;
     }
+    size_t n = count_ < max ? count_ : max;
+    const size_t mask = ring_.size() - 1;
+    for (size_t i = 0; i < n; ++i) {
+        out[i] = ring_[head_];
+        ring_[head_] = message{};
+        head_ = (head_ + 1) & mask;
+    }
+    count_ -= n;
+    if (left) *left = count_;
+    if (in_hand) in_hand_.store(n, std::memory_order_relaxed);
+    return n;
+}
+
+void mailbox::unpop(const message* msgs, size_t n) {
+    std::lock_guard lock(mu_);
+    reserve_locked(n);
+    const size_t mask = ring_.size() - 1;
+    for (size_t i = n; i-- > 0;) {
+        head_ = (head_ - 1) & mask;
+        ring_[head_] = msgs[i];
+    }
+    count_ += n;
+    in_hand_.store(0, std::memory_order_relaxed);
+}
+
+bool mailbox::unschedule_if_empty() {
+    std::lock_guard lock(mu_);
+    if (count_ != 0) return false;
+    empty_locked();
     return true;
+}
+
+mailbox::push_result mailbox::push_many(const message* msgs, size_t n) {
+    std::lock_guard lock(mu_);
+    if (dead_) return push_result::dead;
+    reserve_locked(n);
+    const size_t mask = ring_.size() - 1;
+    for (size_t i = 0; i < n; ++i) ring_[(head_ + count_ + i) & mask] = msgs[i];
+    count_ += n;
+    if (!scheduled_ && n) {
+        scheduled_ = true;
+        return push_result::schedule;
+    }
+    return push_result::queued;
 }
 
 bool mailbox::try_schedule() {
@@ -79,7 +129,7 @@ std::vector<message> mailbox::close() {
 
 size_t mailbox::length() const {
     std::lock_guard lock(mu_);
-    return count_;
+    return count_ + in_hand_.load(std::memory_order_relaxed);
 }
 
 size_t mailbox::take_overload() {

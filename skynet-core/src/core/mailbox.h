@@ -6,7 +6,12 @@
 //  - a pop that finds the queue empty clears the flag under the same lock, so a concurrent push either lands
 //    before (and is popped) or after (and reschedules);
 //  - a mailbox starts scheduled, so nothing runs before the service's init has finished.
+//
+// The owning worker may take several messages per lock (pop_batch).  Until it starts them they are "in hand":
+// still counted by length() and overload, and handed back with unpop when the turn ends early, so a service
+// that retires mid-batch sees them in close() exactly as if they had stayed queued.
 #pragma once
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -27,7 +32,20 @@ public:
     push_result push(const message& msg);
 
     // Takes the oldest message; false (and the scheduled flag cleared) when empty.
-    bool pop(message& out);
+    bool pop(message& out) { return take(&out, 1, false, nullptr) == 1; }
+
+    // Takes up to `max` (>= 1) of the oldest messages into out[]; 0 (and the scheduled flag cleared) when
+    // empty.  Only the owning worker calls this; the messages are in hand until start_one or unpop.
+    // `left`, when given, gets how many stay queued: the owner knows the queue is not empty while that is not 0.
+    size_t pop_batch(message* out, size_t max, size_t* left = nullptr) { return take(out, max, true, left); }
+    // The owner starts the next message in hand: it no longer counts in length().
+    void start_one() { in_hand_.store(in_hand_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
+    // Puts the n messages in hand that were not started back at the head, in order.
+    void unpop(const message* msgs, size_t n);
+    // Clears the scheduled flag if nothing is queued (true): the owner ends its turn without requeueing.
+    bool unschedule_if_empty();
+    // Appends n messages under one lock (the timer thread's burst for one service); as push for the result.
+    push_result push_many(const message* msgs, size_t n);
 
     // Sets the scheduled flag if it was clear; true means the caller must put the service in the ready queue.
     bool try_schedule();
@@ -42,7 +60,10 @@ public:
     size_t take_overload();
 
 private:
+    size_t take(message* out, size_t max, bool in_hand, size_t* left);
     void grow();
+    void reserve_locked(size_t n);
+    void empty_locked();
 
     mutable std::mutex mu_;
     std::vector<message> ring_;
@@ -52,6 +73,8 @@ private:
     bool dead_ = false;
     size_t overload_ = 0;
     size_t overload_threshold_ = 1024;
+    // Messages the owner took with pop_batch and has not started; written only by the owner.
+    std::atomic<size_t> in_hand_{0};
 };
 
 }  // namespace skynet

@@ -23,7 +23,8 @@ public:
         auto& s = slots_[worker];
         s.source.store(source, std::memory_order_relaxed);
         s.destination.store(destination, std::memory_order_relaxed);
-        s.version.fetch_add(1, std::memory_order_release);
+        // Only this worker writes its slot, so a plain store does what an atomic increment would.
+        s.version.store(s.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     void end(int worker) { slots_[worker].destination.store(0, std::memory_order_relaxed); }
 

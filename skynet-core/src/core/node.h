@@ -51,6 +51,8 @@ public:
                   size_t size);
     // Pushes a ready message; false when dest is gone (the caller still owns the payload).
     bool deliver(uint32_t dest, const message& m);
+    // Pushes count ready messages under one mailbox lock; false when dest is gone (the caller keeps them).
+    bool deliver_many(uint32_t dest, const message* msgs, size_t count);
     // A PTYPE_ERROR with no payload: "your request `session` failed" (session 0: "I am down").
     void send_error(uint32_t from, uint32_t to, int32_t session);
 
@@ -93,7 +95,11 @@ private:
     void turn(service_ptr s, int worker);
     // Logs skynet's "May overload" line if the service's queue passed its threshold since the last report.
     void report_overload(service& s);
-    void dispatch_one(service& s, message& m, int worker);
+    // Runs one message; `start` is the cpu_clock reading it starts at, the result the reading it ended at.
+    uint64_t dispatch_one(service& s, message& m, int worker, uint64_t start);
+    void end_turn(service& s, int worker);
+    // The timer thread's expired timers: a PTYPE_RESPONSE with the timer's session to each service.
+    void deliver_timeouts(const timer_event* events, size_t count);
     void teardown(const service_ptr& s);
     void drop_queued(service& s, std::vector<message>& rest);
     void notify_watchers(service& s);

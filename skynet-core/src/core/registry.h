@@ -22,6 +22,18 @@ public:
     uint32_t insert(const service_ptr& s);
     // The live service with this handle, or null.
     service_ptr grab(uint32_t handle) const;
+    // Calls f(const service_ptr&) with the live service with this handle while it cannot be removed, and
+    // returns what f returns; false when there is none.  A send needs the service only for its push, so it
+    // uses this and copies the pointer (two atomic updates on the service's shared count, contended when
+    // several workers send to one service) only when it must schedule the service.  f must not call back
+    // into the registry.
+    template <class F>
+    bool visit(uint32_t handle, F&& f) const {
+        std::shared_lock lock(mu_);
+        const auto& slot = slots_[handle & (slots_.size() - 1)];
+        if (!slot || slot->handle() != handle) return false;
+        return f(slot);
+    }
     // Unpublishes the service and every name that points at it; returns it (null if it was not there).
     service_ptr remove(uint32_t handle);
     std::vector<service_ptr> all() const;

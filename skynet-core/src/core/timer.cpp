@@ -49,7 +49,7 @@ void timer_service::loop() {
         wheel_.advance(now, [&](const timer_event& ev) { due.push_back(ev); });
         if (!due.empty()) {
             lock.unlock();
-            for (const auto& ev : due) fire_(ev);
+            fire_(due.data(), due.size());
             due.clear();
             lock.lock();
             continue;

@@ -24,7 +24,9 @@ constexpr uint64_t tick_aligned_due(uint64_t now_ms, int64_t delay_ms) {
 
 class timer_service {
 public:
-    using fire_fn = std::function<void(const timer_event&)>;
+    // Called with every event due on one tick at once, in expiry order, so that the events of one service can
+    // be queued together.
+    using fire_fn = std::function<void(const timer_event* events, size_t count)>;
 
     explicit timer_service(fire_fn fire);
     ~timer_service();

@@ -1,5 +1,6 @@
 // The registry: the handle -> service lookup that every send does, and a `.name` lookup.
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/registry.h"
@@ -39,6 +40,28 @@ void run_group() {
             micro::keep(s);
         }
     });
+    // Fan-in: two threads look up the same service, as two workers sending to one service do.  grab copies the
+    // shared pointer (the service's count bounces between the cores); visit does not.
+    auto fan_in = [&reg](auto lookup) {
+        return [&reg, lookup](size_t n) {
+            uint32_t h = reg.handles[7];
+            std::thread other([&] { lookup(reg.r, h, n / 2); });
+            lookup(reg.r, h, n - n / 2);
+            other.join();
+        };
+    };
+    micro::run("registry.grab_fan_in", fan_in([](const registry& r, uint32_t h, size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+            auto s = r.grab(h);
+            micro::keep(s);
+        }
+    }));
+    micro::run("registry.visit_fan_in", fan_in([](const registry& r, uint32_t h, size_t n) {
+        for (size_t i = 0; i < n; ++i) r.visit(h, [](const skynet::service_ptr& s) {
+            micro::keep(s);
+            return true;
+        });
+    }));
     micro::run("registry.find_local", [&reg](size_t n) {
         for (size_t i = 0; i < n; ++i) {
             uint32_t h = reg.r.find_local(reg.names[spread(i)]);

@@ -8,6 +8,8 @@
 --   "relay", peer      -> calls peer "hold" and answers what it got (exits while calling)
 --   "work"             -> sleeps a tick then answers "done"; the `limit`-th work request (the service's
 --                         argument) makes the service exit from inside its handler
+--   "spin_until", n    -> busy until its own mailbox holds n messages (at most 20 s), then answers the
+--                         length it saw; the worker then finds them all queued at once
 --   "flood", n         -> busy until its own mailbox holds n messages (at most 20 s), tells the requester
 --                         the length it saw (a "mqlen" send), then exits inside the handler
 local skynet = require "skynet"
@@ -66,6 +68,15 @@ function command.work()
     end
     skynet.sleep(1)
     skynet.retpack("done")
+end
+
+function command.spin_until(n)
+    local deadline = os.time() + 20
+    local len = skynet.mqlen()
+    while len < n and os.time() < deadline do
+        len = skynet.mqlen()
+    end
+    skynet.retpack(len)
 end
 
 function command.flood(n)
