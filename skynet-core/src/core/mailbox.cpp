@@ -1,5 +1,7 @@
 #include "core/mailbox.h"
 
+#include "core/spin_lock.h"
+
 namespace skynet {
 
 namespace {
@@ -27,7 +29,9 @@ void mailbox::grow() {
 }
 
 mailbox::push_result mailbox::push(const message& msg) {
-    std::lock_guard lock(mu_);
+    // contended by senders and the owner's worker for a few moves only (core/spin_lock.h)
+    spin_then_lock(mu_);
+    std::lock_guard lock(mu_, std::adopt_lock);
     if (dead_) return push_result::dead;
     if (count_ == ring_.size()) grow();
     ring_[(head_ + count_) & (ring_.size() - 1)] = msg;
@@ -50,7 +54,9 @@ void mailbox::empty_locked() {
 }
 
 size_t mailbox::take(message* out, size_t max, bool in_hand, size_t* left) {
-    std::lock_guard lock(mu_);
+    // contended by senders and the owner's worker for a few moves only (core/spin_lock.h)
+    spin_then_lock(mu_);
+    std::lock_guard lock(mu_, std::adopt_lock);
     if (count_ == 0) {
         if (left) *left = 0;
         empty_locked();
@@ -96,7 +102,9 @@ bool mailbox::unschedule_if_empty() {
 }
 
 mailbox::push_result mailbox::push_many(const message* msgs, size_t n) {
-    std::lock_guard lock(mu_);
+    // contended by senders and the owner's worker for a few moves only (core/spin_lock.h)
+    spin_then_lock(mu_);
+    std::lock_guard lock(mu_, std::adopt_lock);
     if (dead_) return push_result::dead;
     reserve_locked(n);
     const size_t mask = ring_.size() - 1;
