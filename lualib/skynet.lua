@@ -95,10 +95,10 @@ local fork_queue, fork_body, fork_head, fork_tail = {}, {}, 1, 0
 -- An error unwound a chain of resumptions: queued wakeups and errors still have to be served.
 local flush_pending = false
 
--- The scalars the C++ dispatcher (skynet.dispatcher, lua_dispatch.cpp) shares with this file, in one
--- table it reads and writes by index (the order is its contract): cheaper for it than a closure's
--- upvalues, whose look-up also touches the function's prototype, a cache miss per message in a
--- service that was idle for a while.
+-- The scalars the C side (skynet.dispatcher: lua_dispatch.cpp and its neighbours) shares with this
+-- file, in one table it reads and writes by index (the order is its contract): cheaper for it than a
+-- closure's upvalues, whose look-up also touches the function's prototype, a cache miss per message
+-- in a service that was idle for a while.
 -- S[RUNNING]: the skynet thread resumed last (user coroutines run inside it).
 -- S[UNPACKING]: the request thread whose message is being unpacked.
 -- S[TRACING]: set for good once any thread gets a trace tag (or `false`); until then the hot paths

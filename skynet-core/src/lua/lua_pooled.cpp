@@ -1,0 +1,92 @@
+// skynet.dispatcher.pooled_entry: the body every pooled thread of a Lua service runs (docs/core-boundary.md).
+//
+// skynet.lua's pooled_run, in C with continuations: a pooled thread is resumed as (body, args...), calls
+// body(args...), drops the request's bookkeeping, parks itself in coroutine_pool and yields "SUSPEND"; the
+// next resume brings the next body.  Done in C, a task costs no vararg Lua frames and no tail call.  Any
+// bookkeeping beyond the plain case (a request left unanswered, a traced thread) is skynet.lua's
+// release(co, body), so the messages and traces stay the Lua side's.
+#include "lua/scheduler_shared.h"
+
+namespace skynet::sched {
+
+namespace {
+
+enum pooled_slot : int {
+    ps_session_coroutine_id = 1,
+    ps_session_coroutine_address,
+    ps_pool,
+    ps_state,     // S
+    ps_release,   // release(co, body)
+    ps_suspend,   // the string "SUSPEND" (pushing an upvalue costs no string hashing)
+    ps_count = ps_suspend,
+};
+
+int pooled_start(lua_State* co);
+
+// A new task, after the thread was parked: the resume's values (body, args...) are the stack.
+int pooled_resumed(lua_State* co, int, lua_KContext) { return pooled_start(co); }
+
+// body returned: stack = [body].
+int pooled_done(lua_State* co, int, lua_KContext) {
+    lua_settop(co, 1);
+    lua_pushthread(co);   // 2: co
+    const int id = lua_upvalueindex(ps_session_coroutine_id);
+    const int address = lua_upvalueindex(ps_session_coroutine_address);
+    lua_pushvalue(co, 2);
+    bool plain = true;
+    if (lua_rawget(co, id) != LUA_TNIL) {
+        // a session left: 0 (a send, nobody waits) is plain; anything else was never answered
+        plain = lua_type(co, -1) == LUA_TNUMBER && lua_tonumber(co, -1) == 0;
+    }
+    lua_pop(co, 1);
+    if (plain) {
+        lua_rawgeti(co, lua_upvalueindex(ps_state), st_tracing);
+        plain = !lua_toboolean(co, -1);
+        lua_pop(co, 1);
+    }
+    if (plain) {
+        lua_pushvalue(co, 2);
+        lua_pushnil(co);
+        lua_rawset(co, id);
+        lua_pushvalue(co, 2);
+        lua_pushnil(co);
+        lua_rawset(co, address);
+    } else {
+        lua_pushvalue(co, lua_upvalueindex(ps_release));
+        lua_pushvalue(co, 2);
+        lua_pushvalue(co, 1);
+        lua_call(co, 2, 0);
+    }
+    // coroutine_pool[#coroutine_pool + 1] = co (a weak table without __len or __newindex)
+    const int pool = lua_upvalueindex(ps_pool);
+    lua_Integer n = lua_Integer(lua_rawlen(co, pool));
+    lua_rawseti(co, pool, n + 1);   // pops co
+    lua_settop(co, 0);
+    lua_pushvalue(co, lua_upvalueindex(ps_suspend));
+    return lua_yieldk(co, 1, 0, pooled_resumed);
+}
+
+// stack = [body, args...]
+int pooled_start(lua_State* co) {
+    int nargs = lua_gettop(co) - 1;
+    if (nargs < 0) return luaL_error(co, "a pooled thread resumed without a body");
+    lua_pushvalue(co, 1);
+    lua_insert(co, 2);   // body stays at 1 for release's "Maybe forgot response" line
+    lua_callk(co, nargs, 0, 0, pooled_done);
+    return pooled_done(co, LUA_OK, 0);
+}
+
+}  // namespace
+
+// pooled_entry(session_coroutine_id, session_coroutine_address, coroutine_pool, S, release) -> the function
+// a pooled thread is created with.
+int pooled_entry_new(lua_State* L) {
+    for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    luaL_checktype(L, 5, LUA_TFUNCTION);
+    lua_settop(L, ps_release);
+    lua_pushliteral(L, "SUSPEND");
+    lua_pushcclosure(L, pooled_start, ps_count);
+    return 1;
+}
+
+}  // namespace skynet::sched

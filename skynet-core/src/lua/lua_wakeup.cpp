@@ -1,0 +1,260 @@
+// skynet.dispatcher.wake_loop and skynet.dispatcher.wait: waiting and waking in C (docs/core-boundary.md).
+#include "lua/scheduler_shared.h"
+#include "lua/snlua.h"
+
+namespace skynet::sched {
+
+namespace {
+
+// ---- Serving queued wakeups and errors ---------------------------------------------------------------
+// skynet.lua's dispatch_wakeup and dispatch_error_queue, with suspend's "SUSPEND" case, as one loop: a
+// chain of wait/wakeup ping-pong stays in this loop instead of Lua's suspend -> dispatch_wakeup ->
+// resume tail calls.  Every thread that ends any other way is handed to skynet.lua's suspend, as the Lua
+// version does (`return suspend(co, resume(...))`), and the loop returns what it returns.
+enum wake_slot : int {
+    ws_context = 1,          // the snlua (light userdata)
+    ws_state,                // S
+    ws_wakeup_queue,
+    ws_error_queue,
+    ws_sleep_session,
+    ws_session_id_coroutine,
+    ws_suspend,              // suspend(co, ok, ...)
+    ws_resume,               // profile.resume: used while a coroutine is profiled, for its accounting
+    ws_trace_resume,         // trace_resume(co): the "resume" trace line of a traced thread
+    ws_break,                // the string "BREAK"
+    ws_count = ws_break,
+};
+
+lua_Integer state_int(lua_State* L, int n) {
+    lua_rawgeti(L, lua_upvalueindex(ws_state), n);
+    lua_Integer v = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+void set_state_int(lua_State* L, int n, lua_Integer v) {
+    lua_pushinteger(L, v);
+    lua_rawseti(L, lua_upvalueindex(ws_state), n);
+}
+
+// Takes the first entry of a queue (slots head/tail of S) onto the stack; false when it is empty.  A pop
+// that empties the queue rewinds it to 1, 0.
+bool pop_queue(lua_State* L, int queue_slot, int head_slot, int tail_slot) {
+    lua_Integer head = state_int(L, head_slot), tail = state_int(L, tail_slot);
+    if (head > tail) return false;
+    const int queue = lua_upvalueindex(queue_slot);
+    lua_rawgeti(L, queue, head);
+    lua_pushnil(L);
+    lua_rawseti(L, queue, head);
+    if (head == tail) {
+        set_state_int(L, head_slot, 1);
+        set_state_int(L, tail_slot, 0);
+    } else {
+        set_state_int(L, head_slot, head + 1);
+    }
+    return true;
+}
+
+// Resumes the thread at index 1 with (false, reason, nil, session at index 2).  True when it suspended
+// again ("SUSPEND"); otherwise the loop's result is suspend's, already on the stack from index 1 up.
+bool wake_thread(lua_State* L, snlua* l, bool error_reply) {
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, lua_upvalueindex(ws_state), st_running_thread);
+    lua_State* co = lua_tothread(L, 1);
+    if (l->profiled > 0) {
+        // the profiler's resume does the accounting; its results are coroutine.resume's
+        lua_pushvalue(L, lua_upvalueindex(ws_suspend));
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, lua_upvalueindex(ws_resume));
+        lua_pushvalue(L, 1);
+        lua_pushboolean(L, 0);
+        if (error_reply) lua_pushnil(L); else lua_pushvalue(L, lua_upvalueindex(ws_break));
+        lua_pushnil(L);
+        lua_pushvalue(L, 2);
+        lua_call(L, 5, LUA_MULTRET);
+        // stack: co, session, suspend, co, ok, values...
+        bool suspended = lua_gettop(L) == 6 && lua_toboolean(L, 5) && lua_type(L, 6) == LUA_TSTRING &&
+                         std::strcmp(lua_tostring(L, 6), "SUSPEND") == 0;
+        if (suspended) {
+            lua_pushnil(L);
+            lua_rawseti(L, lua_upvalueindex(ws_state), st_unpacking);
+            return true;
+        }
+        lua_call(L, lua_gettop(L) - 3, LUA_MULTRET);
+        lua_remove(L, 1);
+        lua_remove(L, 1);
+        return false;
+    }
+    if (!lua_checkstack(co, 4)) luaL_error(L, "too many arguments to resume");
+    lua_pushboolean(co, 0);
+    if (error_reply) {
+        lua_pushnil(co);
+    } else {
+        lua_pushvalue(L, lua_upvalueindex(ws_break));
+        lua_xmove(L, co, 1);
+    }
+    lua_pushnil(co);
+    lua_pushinteger(co, lua_tointeger(L, 2));
+    lua_State* previous = l->active.exchange(co, std::memory_order_relaxed);
+    int nres = 0;
+    int status = lua_resume(co, L, 4, &nres);
+    l->active.store(previous, std::memory_order_relaxed);
+    if ((status == LUA_YIELD || status == LUA_OK) && nres == 1 && is_suspend(co)) {
+        lua_pop(co, 1);
+        lua_pushnil(L);
+        lua_rawseti(L, lua_upvalueindex(ws_state), st_unpacking);
+        return true;
+    }
+    bool ok = status == LUA_OK || status == LUA_YIELD;
+    int nvalues = ok ? nres : 1;
+    if (!lua_checkstack(L, nvalues + 3)) luaL_error(L, "too many results to resume");
+    lua_settop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(ws_suspend));
+    lua_insert(L, 1);   // suspend, co
+    lua_pushboolean(L, ok);
+    lua_xmove(co, L, nvalues);
+    lua_call(L, nvalues + 2, LUA_MULTRET);
+    return false;
+}
+
+int l_wake_loop(lua_State* L) {
+    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(ws_context)));
+    const int sleep_session = lua_upvalueindex(ws_sleep_session);
+    const int session_id_coroutine = lua_upvalueindex(ws_session_id_coroutine);
+    for (;;) {
+        lua_settop(L, 0);
+        bool error_reply = false;
+        if (pop_queue(L, ws_wakeup_queue, st_wake_head, st_wake_tail)) {
+            // token at 1: session = sleep_session[token]
+            if (lua_rawget(L, sleep_session) == LUA_TNIL || !lua_toboolean(L, 1)) continue;
+        } else if (pop_queue(L, ws_error_queue, st_err_head, st_err_tail)) {
+            error_reply = true;   // session at 1
+        } else {
+            return 0;
+        }
+        // session at 1: co = session_id_coroutine[session]
+        lua_pushvalue(L, 1);
+        if (lua_rawget(L, session_id_coroutine) != LUA_TTHREAD) continue;
+        lua_insert(L, 1);   // co, session
+        if (!error_reply && state_true_at(L, lua_upvalueindex(ws_state), st_tracing)) {
+            lua_pushvalue(L, lua_upvalueindex(ws_trace_resume));
+            lua_pushvalue(L, 1);
+            lua_call(L, 1, 0);
+        }
+        // a wakeup leaves "BREAK" (the timer, if any, still fires and its answer must be dropped); an
+        // error reply takes the session out
+        lua_pushvalue(L, 2);
+        if (error_reply) lua_pushnil(L); else lua_pushvalue(L, lua_upvalueindex(ws_break));
+        lua_rawset(L, session_id_coroutine);
+        if (!wake_thread(L, l, error_reply)) return lua_gettop(L);
+    }
+}
+
+}  // namespace
+
+// wake_loop(S, wakeup_queue, error_queue, sleep_session, session_id_coroutine, suspend, resume,
+//           trace_resume) -> dispatch_wakeup
+int wake_loop_new(lua_State* L) {
+    for (int i = 1; i <= 5; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    for (int i = 6; i <= 8; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
+    if (lua_rawgeti(L, 1, st_wake_head) != LUA_TNUMBER || lua_rawgeti(L, 1, st_err_tail) != LUA_TNUMBER)
+        return luaL_error(L, "skynet.dispatcher: S[%d..%d] must hold the queue indexes", st_wake_head,
+                          st_err_tail);
+    insert_context(L, 8);
+    lua_pushliteral(L, "BREAK");
+    lua_pushcclosure(L, l_wake_loop, ws_count);
+    return 1;
+}
+
+namespace {
+
+// ---- skynet.wait ---------------------------------------------------------------------------------------
+// skynet.lua's wait in C for the plain case: a session from the service's counter, the thread parked on it
+// under its token, and the bookkeeping dropped when it is resumed (woken, or its session broken).  While
+// sessions are near the wrap (careful mode) or a thread is traced, skynet.lua's wait does it all.
+enum wait_slot : int {
+    wt_context = 1,           // the snlua (light userdata)
+    wt_state,                 // S
+    wt_session_id_coroutine,
+    wt_sleep_session,
+    wt_wait_token,
+    wt_lua_wait,              // skynet.lua's wait
+    wt_enter_careful,         // enter_careful(session): called when a session reaches DANGER
+    wt_suspend,               // the string "SUSPEND"
+    wt_count = wt_suspend,
+};
+
+constexpr lua_Integer session_danger = 0x7fff0000;   // skynet.lua's DANGER
+
+// After the yield: stack = [token, session, whatever the resume passed].
+int wait_resumed(lua_State* L, int, lua_KContext) {
+    lua_settop(L, 2);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, lua_upvalueindex(wt_wait_token));
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, lua_upvalueindex(wt_sleep_session));
+    lua_pushvalue(L, 2);
+    lua_pushnil(L);
+    lua_rawset(L, lua_upvalueindex(wt_session_id_coroutine));
+    return 0;
+}
+
+// The continuation of a call whose results are the function's own.
+int all_results(lua_State* L, int, lua_KContext) { return lua_gettop(L); }
+
+int l_wait(lua_State* L) {
+    const int state = lua_upvalueindex(wt_state);
+    if (state_true_at(L, state, st_careful) || state_true_at(L, state, st_tracing)) {
+        int n = lua_gettop(L);
+        lua_pushvalue(L, lua_upvalueindex(wt_lua_wait));
+        lua_insert(L, 1);
+        lua_callk(L, n, LUA_MULTRET, 0, all_results);
+        return lua_gettop(L);
+    }
+    lua_settop(L, 1);
+    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(wt_context)));
+    lua_Integer session = l->self().new_session();
+    if (session >= session_danger) {
+        lua_pushvalue(L, lua_upvalueindex(wt_enter_careful));
+        lua_pushinteger(L, session);
+        lua_call(L, 1, 0);
+    }
+    if (lua_isnil(L, 1)) {   // token = token or coroutine.running()
+        lua_pushthread(L);
+        lua_replace(L, 1);
+    }
+    lua_pushinteger(L, session);   // 2
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, lua_upvalueindex(wt_sleep_session)) != LUA_TNIL) return luaL_error(L, "token duplicative");
+    lua_pop(L, 1);
+    // session_id_coroutine[session] = S[RUNNING]; sleep_session[token] = session; wait_token[token] = session
+    lua_pushvalue(L, 2);
+    lua_rawgeti(L, state, st_running_thread);
+    lua_rawset(L, lua_upvalueindex(wt_session_id_coroutine));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, lua_upvalueindex(wt_sleep_session));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, lua_upvalueindex(wt_wait_token));
+    lua_pushvalue(L, lua_upvalueindex(wt_suspend));
+    return lua_yieldk(L, 1, 0, wait_resumed);
+}
+
+}  // namespace
+
+// wait(S, session_id_coroutine, sleep_session, wait_token, lua_wait, enter_careful) -> skynet.wait
+int wait_new(lua_State* L) {
+    for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    for (int i = 5; i <= 6; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
+    if (lua_rawgeti(L, 1, st_careful) != LUA_TBOOLEAN)
+        return luaL_error(L, "skynet.dispatcher: S[%d] (careful) must be a boolean", st_careful);
+    insert_context(L, 6);
+    lua_pushliteral(L, "SUSPEND");
+    lua_pushcclosure(L, l_wait, wt_count);
+    return 1;
+}
+
+}  // namespace skynet::sched

@@ -1,0 +1,54 @@
+// What the C parts of skynet.lua's scheduler share (lua_dispatch.cpp, lua_pooled.cpp, lua_wakeup.cpp): the
+// slots of skynet.lua's table S, through which both sides see the same few scalars, and small helpers.
+// docs/core-boundary.md describes the contract.
+#pragma once
+#include <cstring>
+
+#include "lua/builtin_modules.h"
+
+namespace skynet::sched {
+
+// The slots of skynet.lua's S (its RUNNING, UNPACKING, TRACING, BUSY, WAKE_HEAD... constants).
+enum state_slot : int {
+    st_running_thread = 1,
+    st_unpacking,
+    st_tracing,   // true once any thread was traced or a trace tag arrived: everything goes to Lua
+    st_busy,      // true while wakeups, errors or forks are queued (skynet.lua sets it when it queues them)
+    st_wake_head,   // the wakeup queue's first and last index (empty when head > tail)
+    st_wake_tail,
+    st_err_head,    // the same for the error queue
+    st_err_tail,
+    st_careful,     // sessions are near the wrap: skynet.lua allocates them itself (its wait does)
+    st_count = st_careful,
+};
+
+// Whether S[n] is true (S at state_index: an upvalue index, say).
+inline bool state_true_at(lua_State* L, int state_index, int n) {
+    lua_rawgeti(L, state_index, n);
+    bool v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+// True when the value on top of co is the string "SUSPEND" (a thread parking itself).
+inline bool is_suspend(lua_State* co) {
+    size_t len = 0;
+    const char* s = lua_type(co, -1) == LUA_TSTRING ? lua_tolstring(co, -1, &len) : nullptr;
+    return s && len == 7 && std::memcmp(s, "SUSPEND", 7) == 0;
+}
+
+// Keeps the first n arguments and puts the service's snlua below them: the first upvalue of the closures
+// made here.
+inline void insert_context(lua_State* L, int n) {
+    lua_settop(L, n);
+    lua_getfield(L, LUA_REGISTRYINDEX, "skynet_context");
+    if (!lua_touserdata(L, -1)) luaL_error(L, "Init skynet context first");
+    lua_insert(L, 1);
+}
+
+// The constructors the module table skynet.dispatcher offers besides `new` (the dispatcher itself).
+int pooled_entry_new(lua_State* L);   // lua_pooled.cpp
+int wake_loop_new(lua_State* L);      // lua_wakeup.cpp
+int wait_new(lua_State* L);           // lua_wakeup.cpp
+
+}  // namespace skynet::sched
