@@ -884,26 +884,19 @@ function skynet.yield()
 end
 
 -- skynet.wait is skynet.dispatcher.wait (C) below; this is what it does, and it does it this way itself
--- while sessions are near the wrap (careful mode) or a thread is traced.
+-- while sessions are near the wrap (careful mode) or a thread is traced.  It is only ever called by
+-- that C function, whose frame sits between it and the caller of skynet.wait.
 local function lua_wait(token)
-    local session
-    if careful then
-        session = free_session()
-    else
-        session = cgenid()
-        if session >= DANGER then
-            enter_careful(session)
-        end
-    end
+    local session = auxgenid()
     token = token or corunning()
     if sleep_session[token] ~= nil then
-        error("token duplicative", 2)
+        error("token duplicative", 3)
     end
     local co = S[RUNNING]
     if S[TRACING] then
         local tag = session_coroutine_tracetag[co]
         if tag then
-            ctrace(tag, "sleep", 2)
+            ctrace(tag, "sleep", 3)   -- from the caller of skynet.wait, past the C frame
         end
     end
     session_id_coroutine[session] = co

@@ -147,6 +147,16 @@ test.case("a long wait/wakeup chain is served in one loop, also while a thread i
     local profile = require "skynet.profile"
     test.eq(ping_pong(5000, profile.start, profile.stop), 10000, "profiled")
     test.eq(ping_pong(300, function() skynet.trace("ping-pong") end, none), 600, "traced")
+    -- tracing is on for good now, so skynet.wait hands over to skynet.lua's own: a duplicate token still
+    -- names the line of whoever called skynet.wait
+    local token = {}
+    skynet.fork(function() skynet.wait(token) end)
+    skynet.yield()
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok, err = pcall(function() skynet.wait(token) end)
+    test.eq(ok, false, "second wait on the token")
+    test.eq(tostring(err):match("dispatch_paths%.lua:(%d+): token duplicative$"), tostring(line), tostring(err))
+    test.eq(skynet.wakeup(token), true, "the first waiter still waits")
 end)
 
 test.run()
