@@ -702,10 +702,9 @@ local function raw_dispatch_message(prototype, msg, sz, session, source)
     return suspend(co, cresume(co, f, session, source, p.unpack(msg, sz)))
 end
 
--- The message could not be unpacked: answer the requester and drop the thread.
-local function abort_unpacking()
-    local co = S[UNPACKING]
-    S[UNPACKING] = nil
+-- The request thread co is handling will never be answered: its requester gets an error (unless it was
+-- a send) and the thread's request bookkeeping goes.
+local function fail_request(co)
     local session = session_coroutine_id[co]
     if session and session ~= 0 then
         csend(session_coroutine_address[co], PTYPE_ERROR, session, "")
@@ -713,6 +712,13 @@ local function abort_unpacking()
     session_coroutine_id[co] = nil
     session_coroutine_address[co] = nil
     session_coroutine_tracetag[co] = nil
+end
+
+-- The message could not be unpacked: answer the requester and drop the thread.
+local function abort_unpacking()
+    local co = S[UNPACKING]
+    S[UNPACKING] = nil
+    fail_request(co)
     coclose(co)
 end
 
@@ -1110,6 +1116,7 @@ local internal = {
     yield_call = yield_call,
     cresume = cresume,
     unfork = unfork,
+    fail_request = fail_request,
     -- lazy/trace.lua calls this before it gives a thread its first tag
     start_tracing = function() S[TRACING] = true end,
     running = function() return S[RUNNING] end,

@@ -1,17 +1,12 @@
 -- skynet.task, skynet.uniqtask and skynet.killthread: loaded on first use by skynet.lua (the debug
 -- console's task, uniqtask and killtask commands use them).
 return function(skynet, I)
-    local csend = I.c.send
     local traceback = debug.traceback
     local string_format = string.format
     local session_id_coroutine = I.session_id_coroutine
-    local session_coroutine_id = I.session_coroutine_id
-    local session_coroutine_address = I.session_coroutine_address
-    local session_coroutine_tracetag = I.session_coroutine_tracetag
     local sleep_session = I.sleep_session
     local wait_token = I.wait_token
     local watching_session = I.watching_session
-    local PTYPE_ERROR = skynet.PTYPE_ERROR
 
     function skynet.task(ret)
         if ret == nil then
@@ -112,13 +107,7 @@ return function(skynet, I)
             return
         end
         local co = session_id_coroutine[session]
-        local req = session_coroutine_id[co]
-        if req and req ~= 0 then
-            csend(session_coroutine_address[co], PTYPE_ERROR, req, "")
-        end
-        session_coroutine_id[co] = nil
-        session_coroutine_address[co] = nil
-        session_coroutine_tracetag[co] = nil
+        I.fail_request(co)
         local token
         for t, s in pairs(sleep_session) do
             if s == session then
