@@ -3,18 +3,12 @@
 --   heap()        -> its Lua heap in KB after a full collection
 --   touch(name)   -> type(skynet[name]) (reading the name loads its lazy part)
 local skynet = require "skynet"
+local loaded_skynet_modules = require "loaded_skynet_modules"
 
 skynet.start(function()
     skynet.dispatch("lua", function(_, _, command, arg)
         if command == "loaded" then
-            local names = {}
-            for name in pairs(package.loaded) do
-                if name:sub(1, 7) == "skynet." then
-                    names[#names + 1] = name
-                end
-            end
-            table.sort(names)
-            skynet.retpack(names)
+            skynet.retpack(loaded_skynet_modules())
         elseif command == "heap" then
             collectgarbage "collect"
             skynet.retpack(collectgarbage "count")

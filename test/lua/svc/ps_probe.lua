@@ -5,6 +5,7 @@
 --   same_module()   -> whether require "skynet" and package.loaded.skynet are the table it got first
 --   loaded()        -> the names in package.loaded that start with "skynet."
 local skynet = require "skynet"
+local loaded_skynet_modules = require "loaded_skynet_modules"
 
 skynet.start(function()
     skynet.dispatch("lua", function(_, _, command, arg)
@@ -19,14 +20,7 @@ skynet.start(function()
         elseif command == "same_module" then
             skynet.retpack(require "skynet" == skynet and package.loaded.skynet == skynet)
         elseif command == "loaded" then
-            local names = {}
-            for name in pairs(package.loaded) do
-                if name:sub(1, 7) == "skynet." then
-                    names[#names + 1] = name
-                end
-            end
-            table.sort(names)
-            skynet.retpack(names)
+            skynet.retpack(loaded_skynet_modules())
         else
             error("unknown command " .. tostring(command))
         end
