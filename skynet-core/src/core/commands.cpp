@@ -43,20 +43,24 @@ bool parse_int(std::string_view s, long long& out) {
 
 }  // namespace
 
+int32_t node::timeout(service& ctx, int64_t ti) {
+    int32_t session = ctx.new_session();
+    if (ti <= 0) {
+        message m{0, session, PTYPE_RESPONSE, nullptr, 0};
+        deliver(ctx.handle(), m);
+    } else {
+        timer_.add(ti * 10, timer_event{ctx.handle(), session});
+    }
+    return session;
+}
+
 std::optional<std::string> node::command(service& ctx, std::string_view cmd, std::string_view param) {
     const uint32_t self = ctx.handle();
 
     if (cmd == "TIMEOUT") {
         long long ti = 0;
         if (!parse_int(param, ti)) return std::nullopt;
-        int32_t session = ctx.new_session();
-        if (ti <= 0) {
-            message m{0, session, PTYPE_RESPONSE, nullptr, 0};
-            deliver(self, m);
-        } else {
-            timer_.add(ti * 10, timer_event{self, session});
-        }
-        return std::to_string(session);
+        return std::to_string(timeout(ctx, ti));
     }
     if (cmd == "REG") {
         if (param.empty()) return hex_lower(self);

@@ -65,6 +65,8 @@ public:
     void retire(uint32_t handle, end_reason reason, uint32_t by);
     // The text commands of spec §2 (and our extensions); nullopt means "no result" (NULL in skynet).
     std::optional<std::string> command(service& ctx, std::string_view cmd, std::string_view param);
+    // TIMEOUT: a new session of ctx, answered by a PTYPE_RESPONSE after ti centiseconds (at once when ti <= 0).
+    int32_t timeout(service& ctx, int64_t ti);
     // Parses ":hex" or ".name" into a handle (0 when neither resolves).
     uint32_t resolve(std::string_view name) const;
 

@@ -45,36 +45,43 @@ void message_arg(lua_State* L, int i, int& type, void*& data, size_t& size) {
     }
 }
 
-// send and redirect share everything but where the source comes from; `first` is the index of dest.
-int send_message(lua_State* L, uint32_t source, int type_index) {
-    snlua* l = ctx(L);
+}  // namespace
+
+int send_from_lua(lua_State* L, snlua* l, uint32_t source, int dest_index, int type, int session, int msg_index) {
     uint32_t dest = 0;
     const char* dest_name = nullptr;
     size_t dest_len = 0;
     int isnum = 0;
-    lua_Integer d = lua_tointegerx(L, 1, &isnum);
+    lua_Integer d = lua_tointegerx(L, dest_index, &isnum);
     if (isnum) {
         if (d == 0) return luaL_error(L, "Invalid service address 0");
         dest = uint32_t(d);
-    } else if (lua_type(L, 1) == LUA_TSTRING) {
-        dest_name = lua_tolstring(L, 1, &dest_len);
+    } else if (lua_type(L, dest_index) == LUA_TSTRING) {
+        dest_name = lua_tolstring(L, dest_index, &dest_len);
     } else {
-        return luaL_error(L, "dest address type (%s) must be a string or number.", luaL_typename(L, 1));
+        return luaL_error(L, "dest address type (%s) must be a string or number.", luaL_typename(L, dest_index));
     }
-    int type = int(luaL_checkinteger(L, type_index));
-    int session = 0;
-    if (lua_isnil(L, type_index + 1))
+    if (session < 0) {
         type |= PTYPE_TAG_ALLOCSESSION;
-    else
-        session = int(luaL_checkinteger(L, type_index + 1));
+        session = 0;
+    }
     void* data = nullptr;
     size_t size = 0;
-    message_arg(L, type_index + 2, type, data, size);
+    message_arg(L, msg_index, type, data, size);
 
     service& self = l->self();
-    int r = dest_name ? self.owner().send_name(&self, source, std::string_view(dest_name, dest_len), type, session,
-                                               data, size)
-                      : self.owner().send(&self, source, dest, type, session, data, size);
+    return dest_name ? self.owner().send_name(&self, source, std::string_view(dest_name, dest_len), type, session,
+                                              data, size)
+                     : self.owner().send(&self, source, dest, type, session, data, size);
+}
+
+namespace {
+
+// send and redirect share everything but where the source comes from; type_index is where the type is.
+int send_message(lua_State* L, uint32_t source, int type_index) {
+    int type = int(luaL_checkinteger(L, type_index));
+    int session = lua_isnil(L, type_index + 1) ? -1 : int(luaL_checkinteger(L, type_index + 1));
+    int r = send_from_lua(L, ctx(L), source, 1, type, session, type_index + 2);
     if (r == -1) return 0;   // invalid or dead destination: nothing
     if (r == -2) {
         lua_pushboolean(L, 0);   // too large

@@ -62,4 +62,10 @@ private:
 
 std::unique_ptr<service_module> make_snlua();
 
+// skynet.core.send's work (lua_core.cpp), for the C parts of skynet.lua too: sends the message at msg_index
+// (a string, a lightuserdata with its size at msg_index + 1, or nil) from source to the handle or name at
+// dest_index; session < 0 asks the core for a new session.  Returns the session, -1 (no such destination)
+// or -2 (too large).  Raises on a bad destination or message.
+int send_from_lua(lua_State* L, snlua* l, uint32_t source, int dest_index, int type, int session, int msg_index);
+
 }  // namespace skynet
