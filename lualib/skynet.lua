@@ -89,26 +89,30 @@ local trace_pending = 0   -- entries in trace_source: requests check it before l
 -- new key can force a rehash that walks the whole array part.
 local wakeup_queue = {}   -- indexes S[WAKE_HEAD] .. S[WAKE_TAIL]
 local error_queue = {}    -- indexes S[ERR_HEAD] .. S[ERR_TAIL]
--- fork_queue holds the threads, fork_body the functions they will run
-local fork_queue, fork_body, fork_head, fork_tail = {}, {}, 1, 0
+-- fork_queue holds the threads, fork_body the functions they will run; S[FORK_HEAD] .. S[FORK_TAIL]
+local fork_queue, fork_body = {}, {}
+-- parked pooled threads (weak: an idle service's pool may be collected)
+local coroutine_pool = setmetatable({}, { __mode = "kv" })
 
 -- An error unwound a chain of resumptions: queued wakeups and errors still have to be served.
 local flush_pending = false
 
--- The scalars the C side (skynet.dispatcher: lua_dispatch.cpp and its neighbours) shares with this
--- file, in one table it reads and writes by index (the order is its contract): cheaper for it than a
--- closure's upvalues, whose look-up also touches the function's prototype, a cache miss per message
--- in a service that was idle for a while.
+-- The state the C side (skynet.dispatcher: lua_dispatch.cpp and its neighbours) shares with this file,
+-- in one table it reads and writes by index (the order is its contract, scheduler_shared.h): cheaper
+-- for it than a closure's upvalues, whose look-up also touches the function's prototype, a cache miss
+-- per message in a service that was idle for a while.
 -- S[RUNNING]: the skynet thread resumed last (user coroutines run inside it).
 -- S[UNPACKING]: the request thread whose message is being unpacked.
 -- S[TRACING]: set for good once any thread gets a trace tag (or `false`); until then the hot paths
 --   skip the session_coroutine_tracetag look-ups, and the dispatcher handles every message it can.
 -- S[BUSY]: set whenever a wakeup, an error or a fork is queued (or flush_pending set): the dispatcher
 --   calls back into Lua after a message only while it is true.
--- S[WAKE_HEAD], S[WAKE_TAIL], S[ERR_HEAD], S[ERR_TAIL]: the wakeup and error queues' indexes; the
---   queues are served by dispatch_wakeup (skynet.dispatcher.wake_loop, in C).
--- S[CAREFUL]: a copy of `careful` (below) for skynet.wait, which is C (skynet.dispatcher.wait) and
---   leaves careful mode to the Lua version.
+-- S[WAKE_HEAD], S[WAKE_TAIL], S[ERR_HEAD], S[ERR_TAIL], S[FORK_HEAD], S[FORK_TAIL]: the indexes of the
+--   wakeup, error and fork queues.  The first two are served by dispatch_wakeup (skynet.dispatcher.wake_loop,
+--   in C); skynet.fork (C) pushes to the third.
+-- S[CAREFUL]: a copy of `careful` (below) for the C functions, which leave careful mode to this file.
+-- The slots from 12 on hold the tables and the Lua functions for the unusual cases that the scheduler
+-- API in C (skynet.dispatcher.api: send, call, ret, fork, timeout, sleep, wakeup) works with.
 local RUNNING <const> = 1
 local UNPACKING <const> = 2
 local TRACING <const> = 3
@@ -118,9 +122,22 @@ local WAKE_TAIL <const> = 6
 local ERR_HEAD <const> = 7
 local ERR_TAIL <const> = 8
 local CAREFUL <const> = 9
-local S = { nil, nil, false, false, 1, 0, 1, 0, false }
+local FORK_HEAD <const> = 10
+local FORK_TAIL <const> = 11
+local POOLED_ENTRY <const> = 23
+local RELEASE <const> = 24
+local FREE_SESSION <const> = 26
+local ENTER_CAREFUL <const> = 27
+local CAREFUL_TIMEOUT <const> = 28
+local TIMEOUT_TRACEBACK <const> = 29
+local NOTE_TIMEOUT <const> = 30
+local S = {
+    nil, nil, false, false, 1, 0, 1, 0, false, 1, 0,
+    proto, session_id_coroutine, session_coroutine_id, session_coroutine_address, session_coroutine_tracetag,
+    watching_session, sleep_session, wakeup_queue, fork_queue, fork_body, coroutine_pool,
+    false, false, c.trace, false, false, false, false, false,   -- functions set below
+}
 local init_thread = nil
-local timeout_traceback = nil -- thread -> creation traceback, when trace_timeout is on
 
 local watch_message = nil   -- set when skynet.watch is first used (lazy/watch.lua)
 local suspend   -- forward declaration: suspend and the dispatchers call each other
@@ -179,6 +196,8 @@ local function enter_careful(s)
     S[CAREFUL] = true
     last_session = s
 end
+S[FREE_SESSION] = free_session
+S[ENTER_CAREFUL] = enter_careful
 
 local function auxsend(addr, id, msg, sz)
     if careful then
@@ -191,23 +210,28 @@ local function auxsend(addr, id, msg, sz)
     return s
 end
 
+-- TIMEOUT in careful mode: it takes the next session itself, so burn ids until the one after is free.
+local function careful_timeout(ti)
+    while true do
+        local probe = cgenid()
+        observe(probe)
+        local nxt = probe >= SESSION_MAX and 1 or probe + 1
+        if session_id_coroutine[nxt] == nil then
+            break
+        end
+    end
+    local s = cintcommand("TIMEOUT", ti)
+    observe(s)
+    if session_id_coroutine[s] ~= nil then
+        error("session " .. s .. " collides with a pending one")
+    end
+    return s
+end
+S[CAREFUL_TIMEOUT] = careful_timeout
+
 local function auxtimeout(ti)
     if careful then
-        -- TIMEOUT takes the next session itself: burn ids until the one after is free.
-        while true do
-            local probe = cgenid()
-            observe(probe)
-            local nxt = probe >= SESSION_MAX and 1 or probe + 1
-            if session_id_coroutine[nxt] == nil then
-                break
-            end
-        end
-        local s = cintcommand("TIMEOUT", ti)
-        observe(s)
-        if session_id_coroutine[s] ~= nil then
-            error("session " .. s .. " collides with a pending one")
-        end
-        return s
+        return careful_timeout(ti)
     end
     local s = cintcommand("TIMEOUT", ti)
     if s >= DANGER then
@@ -262,8 +286,6 @@ end
 -- The body travels with the first resume, as resume(co, body, args...), so starting a task costs
 -- one resume whether the thread is new or recycled.
 
-local coroutine_pool = setmetatable({}, { __mode = "kv" })
-
 local function forgot_response(co, session, body)
     local info = debug.getinfo(body, "S")
     c.error(string_format("Maybe forgot response session %s from %s : %s:%d", session,
@@ -300,32 +322,8 @@ end
 local dispatcher = require "skynet.dispatcher"
 local pooled_entry = dispatcher.pooled_entry(session_coroutine_id, session_coroutine_address,
     coroutine_pool, S, release)
-
--- A parked (or new) thread; start it with resume(co, body, args...).
-local function co_get()
-    local n = #coroutine_pool
-    local co = coroutine_pool[n]
-    if co then
-        coroutine_pool[n] = nil
-        return co
-    end
-    return cocreate(pooled_entry)
-end
-
--- Threads made by skynet.timeout are never pooled: the thread is the handle that killthread and
--- kill accept, and a recycled one could belong to somebody else by the time it is used.
-local function co_create_timeout(f)
-    local co
-    co = cocreate(function(...)
-        if timeout_traceback then
-            timeout_traceback[co] = nil
-        end
-        f(...)
-        release(co, f)
-        return "SUSPEND"
-    end)
-    return co
-end
+S[POOLED_ENTRY] = pooled_entry
+S[RELEASE] = release
 
 ---------------------------------------------------------------------------------------------------
 -- Wakeups and errors are served whenever a thread suspends (spec §3.6).
@@ -412,14 +410,6 @@ local function unknown_protocol(typename)
     error("unknown protocol " .. tostring(typename), 3)
 end
 
-function skynet.send(addr, typename, ...)
-    local p = proto[typename]
-    if p == nil then
-        unknown_protocol(typename)
-    end
-    return csend(addr, p.id, 0, p.pack(...))
-end
-
 function skynet.rawsend(addr, typename, msg, sz)
     local p = proto[typename]
     if p == nil then
@@ -452,89 +442,6 @@ local function yield_call(addr, session)
         error "call failed"
     end
     return msg, sz
-end
-
-local function bad_call(addr, session)
-    if session == false then
-        error("call failed: message to " .. skynet.address(addr) .. " is too large", 3)
-    end
-    error("call to invalid address " .. skynet.address(addr), 3)
-end
-
--- The hottest function: auxsend and yield_call are written out inline here.
-function skynet.call(addr, typename, ...)
-    local co = S[RUNNING]
-    if S[TRACING] then
-        local tag = session_coroutine_tracetag[co]
-        if tag then
-            ctrace(tag, "call", 2)
-            csend(addr, PTYPE_TRACE, 0, tag)
-        end
-    end
-    local p = proto[typename]
-    if p == nil then
-        unknown_protocol(typename)
-    end
-    local session
-    if careful then
-        session = csend(addr, p.id, free_session(), p.pack(...))
-    else
-        session = csend(addr, p.id, nil, p.pack(...))
-        if session and session >= DANGER then
-            enter_careful(session)
-        end
-    end
-    if not session then
-        bad_call(addr, session)
-    end
-    watching_session[session] = addr
-    session_id_coroutine[session] = co
-    local ok, msg, sz = coyield "SUSPEND"
-    watching_session[session] = nil
-    if not ok then
-        error "call failed"
-    end
-    return p.unpack(msg, sz)
-end
-
-function skynet.ret(msg, sz)
-    msg = msg or ""
-    local co = S[RUNNING]
-    if S[TRACING] then
-        local tag = session_coroutine_tracetag[co]
-        if tag then
-            ctrace(tag, "response")
-        end
-    end
-    local session = session_coroutine_id[co]
-    if session == nil then
-        -- the packed message would be lost: free it before raising
-        if sz ~= nil then
-            c.trash(msg, sz)
-        end
-        error "No session"
-    end
-    session_coroutine_id[co] = nil
-    if session == 0 then
-        -- the request was a send: nobody waits for the answer
-        if sz ~= nil then
-            c.trash(msg, sz)
-        end
-        return false
-    end
-    local addr = session_coroutine_address[co]
-    local r = csend(addr, PTYPE_RESPONSE, session, msg, sz)
-    if r then
-        return true
-    elseif r == false then
-        -- too large to deliver: the requester must not hang
-        csend(addr, PTYPE_ERROR, session, "")
-    end
-    return false
-end
-
-function skynet.retpack(...)
-    return skynet.ret(c.pack(...))
 end
 
 function skynet.context()
@@ -734,15 +641,15 @@ end
 -- Starts queued forks until none is left.  A fork that dies makes suspend raise, which ends this
 -- loop; run_forks then serves the wakeups left behind and starts the loop again.
 local function fork_loop()
-    while fork_head <= fork_tail do
-        local h = fork_head
+    while S[FORK_HEAD] <= S[FORK_TAIL] do
+        local h = S[FORK_HEAD]
         local co, body = fork_queue[h], fork_body[h]
         fork_queue[h] = nil
         fork_body[h] = nil
-        if h == fork_tail then
-            fork_head, fork_tail = 1, 0
+        if h == S[FORK_TAIL] then
+            S[FORK_HEAD], S[FORK_TAIL] = 1, 0
         else
-            fork_head = h + 1
+            S[FORK_HEAD] = h + 1
         end
         S[RUNNING] = co
         suspend(co, cresume(co, body))
@@ -757,7 +664,7 @@ local function run_forks(ok, err)
             if not fok then
                 ok, err = join_error(ok, err, ferr)
             end
-        elseif fork_head <= fork_tail then
+        elseif S[FORK_HEAD] <= S[FORK_TAIL] then
             local fok, ferr = pcall(fork_loop)
             if not fok then
                 ok, err = join_error(ok, err, ferr)
@@ -766,7 +673,7 @@ local function run_forks(ok, err)
             break
         end
     end
-    fork_head, fork_tail = 1, 0
+    S[FORK_HEAD], S[FORK_TAIL] = 1, 0
     return ok, err
 end
 
@@ -776,7 +683,7 @@ local function finish_message(ok, err)
     if not ok and S[UNPACKING] then
         abort_unpacking()
     end
-    if flush_pending or fork_head <= fork_tail then
+    if flush_pending or S[FORK_HEAD] <= S[FORK_TAIL] then
         ok, err = run_forks(ok, err)
     end
     if not ok then
@@ -812,81 +719,24 @@ local fast_dispatch = dispatcher.new(S, dispatch_message, suspend,
 ---------------------------------------------------------------------------------------------------
 -- Scheduling
 
-function skynet.fork(func, ...)
-    local n = select("#", ...)
-    local body = func
-    if n > 0 then
-        local args = { ... }
-        body = function()
-            func(table_unpack(args, 1, n))
-        end
-    end
-    local co = co_get()
-    local t = fork_tail + 1
-    fork_tail = t
-    fork_queue[t] = co
-    fork_body[t] = body
-    S[BUSY] = true
-    return co
-end
-
-function skynet.timeout(ti, func)
-    local session = auxtimeout(ti)
-    local co = co_create_timeout(func)
-    session_id_coroutine[session] = co
-    if timeout_traceback then
-        -- skynet's wording: when the timer was set, for how long, and the stack of whoever set it
-        timeout_traceback[co] = traceback(string_format("TIMER %d+%s : ", c.now(), math.tointeger(ti) or ti), 2)
-    end
-    return co
+-- While trace_timeout is on, S[TIMEOUT_TRACEBACK] maps each skynet.timeout thread to where it was set,
+-- in skynet's wording: when, for how long, and the stack of whoever set it.  Called by the C timeout,
+-- whose frame sits between this function and that caller.
+S[NOTE_TIMEOUT] = function(co, ti)
+    S[TIMEOUT_TRACEBACK][co] = traceback(string_format("TIMER %d+%s : ", c.now(), math.tointeger(ti) or ti), 3)
 end
 
 function skynet.trace_timeout(on)
     if on then
-        timeout_traceback = timeout_traceback or setmetatable({}, { __mode = "k" })
+        S[TIMEOUT_TRACEBACK] = S[TIMEOUT_TRACEBACK] or setmetatable({}, { __mode = "k" })
     else
-        timeout_traceback = nil
+        S[TIMEOUT_TRACEBACK] = false
     end
 end
 
--- Parks the running thread on `session` under `token` until an answer or a wakeup arrives.
-local function sleep_on(session, token)
-    local co = S[RUNNING]
-    if sleep_session[token] ~= nil then
-        return nil, "token duplicative"
-    end
-    if S[TRACING] then
-        local tag = session_coroutine_tracetag[co]
-        if tag then
-            ctrace(tag, "sleep", 2)
-        end
-    end
-    session_id_coroutine[session] = co
-    sleep_session[token] = session
-    return coyield "SUSPEND"
-end
-
-function skynet.sleep(ti, token)
-    local session = auxtimeout(ti)
-    token = token or corunning()
-    local ok, err = sleep_on(session, token)
-    if ok == nil then
-        -- the timer is already armed: its answer must not look like an unknown session
-        session_id_coroutine[session] = "BREAK"
-        error(err, 2)
-    end
-    sleep_session[token] = nil
-    if ok then
-        return
-    end
-    if err == "BREAK" then
-        return "BREAK"
-    end
-    error(err)
-end
-
-function skynet.yield()
-    return skynet.sleep(0)
+-- The scheduler API in C (lua_api.cpp): send, call, ret, retpack, fork, wakeup, timeout, sleep, yield.
+for name, f in pairs(dispatcher.api(S)) do
+    skynet[name] = f
 end
 
 -- skynet.wait is skynet.dispatcher.wait (C) below; this is what it does, and it does it this way itself
@@ -916,25 +766,16 @@ end
 
 skynet.wait = dispatcher.wait(S, session_id_coroutine, sleep_session, wait_token, lua_wait, enter_careful)
 
-function skynet.wakeup(token)
-    if sleep_session[token] then
-        local t = S[WAKE_TAIL] + 1
-        S[WAKE_TAIL] = t
-        wakeup_queue[t] = token
-        S[BUSY] = true
-        return true
-    end
-end
-
 -- Takes a fork that has not started yet out of the queue (skynet.killthread).
 local function unfork(thread)
-    for i = fork_head, fork_tail do
+    local tail = S[FORK_TAIL]
+    for i = S[FORK_HEAD], tail do
         if fork_queue[i] == thread then
-            table_move(fork_queue, i + 1, fork_tail, i)
-            table_move(fork_body, i + 1, fork_tail, i)
-            fork_queue[fork_tail] = nil
-            fork_body[fork_tail] = nil
-            fork_tail = fork_tail - 1
+            table_move(fork_queue, i + 1, tail, i)
+            table_move(fork_body, i + 1, tail, i)
+            fork_queue[tail] = nil
+            fork_body[tail] = nil
+            S[FORK_TAIL] = tail - 1
             return true
         end
     end
@@ -989,7 +830,11 @@ end
 -- Answers every request still held and tells every service being called that we are gone, so
 -- nobody waits for us forever.  Shared by skynet.exit and the kill hook.
 local function abandon_all()
-    fork_queue, fork_body, fork_head, fork_tail = {}, {}, 1, 0
+    for i = S[FORK_HEAD], S[FORK_TAIL] do
+        fork_queue[i] = nil
+        fork_body[i] = nil
+    end
+    S[FORK_HEAD], S[FORK_TAIL] = 1, 0
     for co, session in pairs(session_coroutine_id) do
         local addr = session_coroutine_address[co]
         if session ~= 0 and addr then
@@ -1121,7 +966,7 @@ local internal = {
     start_tracing = function() S[TRACING] = true end,
     running = function() return S[RUNNING] end,
     init_thread = function() return init_thread end,
-    timeout_traceback = function() return timeout_traceback end,
+    timeout_traceback = function() return S[TIMEOUT_TRACEBACK] or nil end,
 }
 
 local lazy_part = {

@@ -161,7 +161,7 @@ def lua_api(node):
     probe("uniqueservice of an unknown service", "./lualib/skynet/lazy/node.lua:<N>: ./lualib/skynet.lua:<N>: call failed")
     probe("newservice without a name", "./lualib/skynet.lua:<N>: call failed",
           "lua loader error : ./lualib/loader.lua:<N>: no service name given to the loader")
-    probe("newservice with a function argument", "./lualib/skynet.lua:<N>: Unsupport type function to serialize")
+    probe("newservice with a function argument", "Unsupport type function to serialize")
     probe("a service whose main chunk raises", "./lualib/skynet.lua:<N>: call failed",
           "lua loader error : ./test/e2e/svc/bi_mainerror.lua:2: bi_mainerror: main chunk failure")
     probe("a service whose start function raises", "./lualib/skynet.lua:<N>: call failed",
@@ -170,7 +170,7 @@ def lua_api(node):
     probe("pack a coroutine", "Unsupport type thread to serialize")
     probe("pack a full userdata", "Unsupport type userdata to serialize")
     probe("pack tables nested 40 deep", "serialize can't pack too depth table")
-    probe("send a function", "./lualib/skynet.lua:<N>: Unsupport type function to serialize")
+    probe("send a function", "Unsupport type function to serialize")
     probe("unpack a truncated message", "Invalid serialize stream (truncated at byte 1 of 5)")
     probe("unpack an unknown type byte", "Invalid serialize stream (unknown type at byte 1 of 1)")
     probe("call an address that does not exist", "call to invalid address :007fffff")

@@ -225,9 +225,10 @@ int l_new(lua_State* L) {
 
 }  // namespace skynet
 
-// { new = dispatcher(...), pooled_entry = pooled_entry(...), wake_loop = wake_loop(...), wait = wait(...) }
+// { new = dispatcher(...), pooled_entry = pooled_entry(...), wake_loop = wake_loop(...), wait = wait(...),
+//   api = api(S) }
 extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 5);
     lua_pushcfunction(L, skynet::l_new);
     lua_setfield(L, -2, "new");
     lua_pushcfunction(L, skynet::sched::pooled_entry_new);
@@ -236,5 +237,7 @@ extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
     lua_setfield(L, -2, "wake_loop");
     lua_pushcfunction(L, skynet::sched::wait_new);
     lua_setfield(L, -2, "wait");
+    lua_pushcfunction(L, skynet::sched::api_new);
+    lua_setfield(L, -2, "api");
     return 1;
 }

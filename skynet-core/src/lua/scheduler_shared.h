@@ -19,7 +19,29 @@ enum state_slot : int {
     st_err_head,    // the same for the error queue
     st_err_tail,
     st_careful,     // sessions are near the wrap: skynet.lua allocates them itself (its wait does)
-    st_count = st_careful,
+    // Read by the scheduler API in C (lua_api.cpp); skynet.lua keeps its own upvalues of the tables too.
+    st_fork_head,   // the fork queue's first and last index
+    st_fork_tail,
+    st_proto,
+    st_session_id_coroutine,
+    st_session_coroutine_id,
+    st_session_coroutine_address,
+    st_session_coroutine_tracetag,
+    st_watching_session,
+    st_sleep_session,
+    st_wakeup_queue,
+    st_fork_queue,
+    st_fork_body,
+    st_pool,               // coroutine_pool
+    st_pooled_entry,       // the body of a new pooled thread
+    st_release,            // release(co, body): a task's bookkeeping beyond the plain case
+    st_trace,              // skynet.core.trace
+    st_free_session,       // careful mode's session allocation
+    st_enter_careful,      // enter_careful(session): a session reached DANGER
+    st_careful_timeout,    // careful mode's TIMEOUT
+    st_timeout_traceback,  // thread -> creation traceback while trace_timeout is on, else false
+    st_note_timeout,       // note_timeout(co, ti): records that traceback
+    st_last = st_note_timeout,
 };
 
 // Whether S[n] is true (S at state_index: an upvalue index, say).
@@ -50,5 +72,6 @@ inline void insert_context(lua_State* L, int n) {
 int pooled_entry_new(lua_State* L);   // lua_pooled.cpp
 int wake_loop_new(lua_State* L);      // lua_wakeup.cpp
 int wait_new(lua_State* L);           // lua_wakeup.cpp
+int api_new(lua_State* L);            // lua_api.cpp
 
 }  // namespace skynet::sched
