@@ -179,6 +179,10 @@ def lua_api(node):
     probe("setenv of an existing key", "Can't setenv exist key : thread")
     probe("netpack.pack of 70,000 bytes", "./test/e2e/svc/bi_probe.lua:<N>: Invalid size (too long) of data : 70000")
     probe("socket.limit(fd, -1)", "./test/e2e/svc/bi_probe.lua:<N>: socket.limit: limit must be a positive integer, got -1")
+    probe('skynet.core.intcommand("NEXTSESSION", 0)',
+          './test/e2e/svc/bi_probe.lua:<N>: NEXTSESSION: the session must be an integer from 1 to 2147483647, got "0"')
+    probe('skynet.core.command("NEXTSESSION", "2147483648")',
+          './test/e2e/svc/bi_probe.lua:<N>: NEXTSESSION: the session must be an integer from 1 to 2147483647, got "2147483648"')
     assert node.alive(), "the node died"
     t.finish()
 

@@ -204,6 +204,23 @@ std::optional<std::string> node::command(service& ctx, std::string_view cmd, std
         }
         return std::string(name);
     }
+    if (cmd == "NEXTSESSION") {
+        // A testing aid (docs/core-boundary.md): with a parameter n, the calling service's next session
+        // becomes n (its counter then goes on from there and wraps after INT32_MAX as ever); the result,
+        // with or without a parameter, is the session the next allocation gets.
+        std::string_view p = trim(param);
+        if (!p.empty()) {
+            long long n = 0;
+            if (!parse_int(p, n) || n < 1 || n > INT32_MAX) {
+                std::string shown(p.substr(0, 64));
+                if (p.size() > 64) shown += "...";
+                throw command_error("NEXTSESSION: the session must be an integer from 1 to 2147483647, got \"" +
+                                    shown + "\"");
+            }
+            ctx.set_next_session(int32_t(n));
+        }
+        return std::to_string(ctx.next_session());
+    }
     if (cmd == "GQUERY") {
         if (uint32_t h = registry_.find_global(trim(param))) return hex_lower(h);
         return std::nullopt;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,12 @@
 #include "core/timer.h"
 
 namespace skynet {
+
+// A text command refused its parameter; what() is the message for the caller.
+class command_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
 
 // Makes the module of a service kind ("snlua", "logger"); null when the kind is unknown.
 using module_factory = std::function<std::unique_ptr<service_module>(std::string_view kind)>;
@@ -64,6 +71,8 @@ public:
     static constexpr uint32_t quiet_retire = 0xffffffff;
     void retire(uint32_t handle, end_reason reason, uint32_t by);
     // The text commands of spec §2 (and our extensions); nullopt means "no result" (NULL in skynet).
+    // A command that checks its parameter (NEXTSESSION) throws command_error, naming the problem, for a
+    // bad one; skynet.core raises it as a Lua error.
     std::optional<std::string> command(service& ctx, std::string_view cmd, std::string_view param);
     // TIMEOUT: a new session of ctx, answered by a PTYPE_RESPONSE after ti centiseconds (at once when ti <= 0).
     int32_t timeout(service& ctx, int64_t ti);

@@ -51,6 +51,11 @@ public:
 
     // Sessions: one counter per service, 1..INT32_MAX, wrapping to 1 (never 0 or negative).
     int32_t new_session();
+    // The session the next new_session() returns, without taking it.
+    int32_t next_session() const { return session_id_ == INT32_MAX ? 1 : session_id_ + 1; }
+    // Makes n (1..INT32_MAX, checked by the caller) the next session: NEXTSESSION, a testing aid that
+    // starts a service near the wrap.  Like new_session, only the service's own worker calls it.
+    void set_next_session(int32_t n) { session_id_ = n - 1; }
 
     // Retirement: `retire` is called once (by EXIT, KILL or ABORT); a worker then runs `teardown`.
     bool retire(end_reason reason);

@@ -3,8 +3,10 @@
 // luaL_error long-jumps past C++ destructors.
 #include <chrono>
 #include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "core/node.h"
@@ -116,34 +118,56 @@ std::string command_param(lua_State* L, int i, bool numeric_as_int) {
     return std::string(s, len);
 }
 
+// Runs a text command for the calling service.  A command that refuses its parameter (command_error)
+// leaves its message in `err` and no result: the binding raises it once its C++ objects are gone, because
+// luaL_error long-jumps past destructors.
+struct command_failure {
+    char text[256] = {0};
+};
+
+std::optional<std::string> run_command(snlua* l, const char* cmd, const std::string& param, command_failure& err) {
+    try {
+        return l->owner().command(l->self(), cmd, param);
+    } catch (const command_error& e) {
+        std::snprintf(err.text, sizeof err.text, "%s", e.what());
+        return std::nullopt;
+    }
+}
+
 int l_command(lua_State* L) {
     const char* cmd = luaL_checkstring(L, 1);
     if (!lua_isnoneornil(L, 2)) luaL_checkstring(L, 2);
     snlua* l = ctx(L);
-    std::optional<std::string> r;
+    command_failure err;
+    bool has = false;
     {
         std::string param = command_param(L, 2, false);
-        r = l->owner().command(l->self(), cmd, param);
+        std::optional<std::string> r = run_command(l, cmd, param, err);
+        if (r) {
+            has = true;
+            lua_pushlstring(L, r->data(), r->size());
+        }
     }
-    if (!r) return 0;
-    lua_pushlstring(L, r->data(), r->size());
-    return 1;
+    if (err.text[0]) return luaL_error(L, "%s", err.text);
+    return has ? 1 : 0;
 }
 
 int l_intcommand(lua_State* L) {
     const char* cmd = luaL_checkstring(L, 1);
     if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TNUMBER) luaL_checkstring(L, 2);
     snlua* l = ctx(L);
+    command_failure err;
     char result[64] = {0};
     bool has = false;
     {
         std::string param = command_param(L, 2, true);
-        auto r = l->owner().command(l->self(), cmd, param);
+        auto r = run_command(l, cmd, param, err);
         if (r) {
             has = true;
             std::snprintf(result, sizeof result, "%s", r->c_str());
         }
     }
+    if (err.text[0]) return luaL_error(L, "%s", err.text);
     if (!has) return 0;
     char* end = nullptr;
     long long n = std::strtoll(result, &end, 0);
@@ -163,16 +187,18 @@ int l_addresscommand(lua_State* L) {
     const char* cmd = luaL_checkstring(L, 1);
     if (!lua_isnoneornil(L, 2)) luaL_checkstring(L, 2);
     snlua* l = ctx(L);
+    command_failure err;
     uint32_t addr = 0;
     bool has = false;
     {
         std::string param = command_param(L, 2, false);
-        auto r = l->owner().command(l->self(), cmd, param);
+        auto r = run_command(l, cmd, param, err);
         if (r && !r->empty() && (*r)[0] == ':') {
             addr = uint32_t(std::strtoul(r->c_str() + 1, nullptr, 16));
             has = true;
         }
     }
+    if (err.text[0]) return luaL_error(L, "%s", err.text);
     if (!has) return 0;
     lua_pushinteger(L, addr);
     return 1;

@@ -45,6 +45,11 @@ probe("socket.limit(fd, -1)", function()
     socket.limit(id, -1)
 end)
 
+-- NEXTSESSION is a testing aid of the core (docs/core-boundary.md); the only text command that refuses a parameter
+probe("skynet.core.intcommand(\"NEXTSESSION\", 0)", function() return require("skynet.core").intcommand("NEXTSESSION", 0) end)
+probe("skynet.core.command(\"NEXTSESSION\", \"2147483648\")",
+    function() return require("skynet.core").command("NEXTSESSION", "2147483648") end)
+
 skynet.start(function()
     for _, p in ipairs(probes) do
         local ok, err = pcall(p.f, table.unpack(p.args, 1, p.args.n))
