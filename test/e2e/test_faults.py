@@ -28,6 +28,14 @@ def line_count(path):
         return 0
 
 
+def wait_lines(path, n):
+    """Waits until the file has n lines; the time limit is only there to fail a node whose logging stalled."""
+    deadline = time.time() + 60
+    while line_count(path) < n:
+        assert time.time() < deadline, "%s: %d lines of %d, logging stalled" % (path, line_count(path), n)
+        time.sleep(0.02)
+
+
 def check_lines(paths, node, workers):
     """Every logged line (per the markers) is in the files exactly once, and each worker's are 1..N."""
     seen = collections.defaultdict(list)
@@ -79,9 +87,7 @@ def main():
         node = Node(start="sd_main", thread=4, extra={"logger": log, "sd_workers": 100, "sd_burst": 20})
         cases.cleanup.append(node)
         node.wait_for(r"sd: running")
-        deadline = time.time() + 10
-        while line_count(log) < 20000 and time.time() < deadline:
-            time.sleep(0.05)
+        wait_lines(log, 20000)
         node.proc.send_signal(signal.SIGTERM)
         rc = node.proc.wait(timeout=30)
         node.reader.join(timeout=10)
@@ -105,20 +111,14 @@ def main():
         # The case is only meaningful when the logging is heavy: each file gets HEAVY lines before it is
         # moved away (and the node told to reopen), so every reopen comes in the middle of the workers'
         # lines, however fast or slow the machine is.
-        def fill(path):
-            deadline = time.time() + 60
-            while line_count(path) < HEAVY:
-                assert time.time() < deadline, "%s: %d lines, logging stalled" % (path, line_count(path))
-                time.sleep(0.02)
-
         paths = []
         for i in range(6):
-            fill(log)
+            wait_lines(log, HEAVY)
             rotated = "%s.%d" % (log, i)
             os.rename(log, rotated)
             paths.append(rotated)
             node.proc.send_signal(signal.SIGHUP)
-        fill(log)
+        wait_lines(log, HEAVY)
         node.proc.send_signal(signal.SIGTERM)
         assert node.proc.wait(timeout=30) == 0, node.proc.returncode
         node.reader.join(timeout=10)
@@ -128,7 +128,7 @@ def main():
 
     cases.case("a service reaching 1 GiB of Lua heap (no memlimit): warnings logged, the node survives",
                memory_1gib)
-    cases.case("SIGTERM while 100 services exchange messages and log: every service stops, exit 0, no line lost",
+    cases.case("SIGTERM while 100 services exchange messages and log: each service stops, exit 0, no line lost",
                sigterm_under_traffic)
     cases.case("SIGHUP six times during heavy logging: no line lost or doubled", sighup_under_heavy_logging)
     cases.finish()
