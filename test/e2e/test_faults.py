@@ -14,6 +14,8 @@ import time
 
 from nettest import Cases, Node
 
+HEAVY = 2000  # lines in each log file of the SIGHUP case before it is rotated
+
 LINE_RE = re.compile(rb"\] line (\d+) (\d+)$", re.M)
 MARK_RE = re.compile(r"^M (\d+) (\d+)$")
 
@@ -24,6 +26,14 @@ def line_count(path):
             return f.read().count(b"\n")
     except FileNotFoundError:
         return 0
+
+
+def wait_lines(path, n):
+    """Waits until the file has n lines; the time limit is only there to fail a node whose logging stalled."""
+    deadline = time.time() + 60
+    while line_count(path) < n:
+        assert time.time() < deadline, "%s: %d lines of %d, logging stalled" % (path, line_count(path), n)
+        time.sleep(0.02)
 
 
 def check_lines(paths, node, workers):
@@ -77,16 +87,17 @@ def main():
         node = Node(start="sd_main", thread=4, extra={"logger": log, "sd_workers": 100, "sd_burst": 20})
         cases.cleanup.append(node)
         node.wait_for(r"sd: running")
-        deadline = time.time() + 10
-        while line_count(log) < 20000 and time.time() < deadline:
-            time.sleep(0.05)
-        t0 = time.monotonic()
+        wait_lines(log, 20000)
         node.proc.send_signal(signal.SIGTERM)
-        rc = node.proc.wait(timeout=10)
-        took = time.monotonic() - t0
+        rc = node.proc.wait(timeout=30)
         node.reader.join(timeout=10)
         assert rc == 0, rc
-        assert took < 5, "exit took %.1f s" % took
+        # Every service ended when told to: the node did not give up on some after its 5 s of grace
+        # (it would log "N service(s) did not stop in 5 s; exiting anyway", with exit code 0 all the same).
+        with open(log, "rb") as f:
+            text = f.read()
+        assert b"signal received, stopping" in text, "no stop line in the log"
+        assert b"did not stop" not in text, re.search(rb".*did not stop.*", text).group(0)
         total = check_lines([log], node, 100)
         assert total >= 20000, total
 
@@ -96,28 +107,28 @@ def main():
         node = Node(start="sd_main", thread=4, extra={"logger": log, "sd_workers": 10, "sd_burst": 50})
         cases.cleanup.append(node)
         node.wait_for(r"sd: running")
-        t0 = time.monotonic()
+
+        # The case is only meaningful when the logging is heavy: each file gets HEAVY lines before it is
+        # moved away (and the node told to reopen), so every reopen comes in the middle of the workers'
+        # lines, however fast or slow the machine is.
         paths = []
         for i in range(6):
-            time.sleep(0.3)
+            wait_lines(log, HEAVY)
             rotated = "%s.%d" % (log, i)
             os.rename(log, rotated)
             paths.append(rotated)
             node.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.3)
+        wait_lines(log, HEAVY)
         node.proc.send_signal(signal.SIGTERM)
-        assert node.proc.wait(timeout=10) == 0, node.proc.returncode
-        elapsed = time.monotonic() - t0
+        assert node.proc.wait(timeout=30) == 0, node.proc.returncode
         node.reader.join(timeout=10)
         paths.append(log)
-        assert all(line_count(p) > 0 for p in paths), [line_count(p) for p in paths]
-        total = check_lines(paths, node, 10)
-        # the case is only meaningful when the logging was heavy
-        assert total / elapsed >= 1000, "only %d lines in %.1f s" % (total, elapsed)
+        assert all(line_count(p) >= HEAVY for p in paths), [line_count(p) for p in paths]
+        check_lines(paths, node, 10)
 
     cases.case("a service reaching 1 GiB of Lua heap (no memlimit): warnings logged, the node survives",
                memory_1gib)
-    cases.case("SIGTERM while 100 services exchange messages and log: exit 0 within 5 s, no line lost",
+    cases.case("SIGTERM while 100 services exchange messages and log: each service stops, exit 0, no line lost",
                sigterm_under_traffic)
     cases.case("SIGHUP six times during heavy logging: no line lost or doubled", sighup_under_heavy_logging)
     cases.finish()
