@@ -79,7 +79,8 @@ function M.init(skynet, export)
 
     function cmd.RUN(source, filename, ...)
         local inject = require "skynet.inject"
-        local ok, output = inject(skynet, source, filename, export.dispatch, skynet.register_protocol)
+        local ok, output = inject(skynet, source, filename, export.internal, export.dispatch,
+            skynet.register_protocol)
         collectgarbage "collect"
         skynet.retpack(ok, table.concat(output, "\n"))
     end

@@ -2,8 +2,9 @@
 --
 -- The injected chunk sees, besides the service's globals:
 --   print  - collects output lines that are sent back to the caller
---   _U     - every table reachable as an upvalue of the given functions (name -> table), so that
---            for example _U.session_id_coroutine or _U.proto can be inspected
+--   _U     - every table reachable as an upvalue of the given functions (name -> table), and the
+--            tables of a given table (skynet.lua's scheduler state), so that for example
+--            _U.session_id_coroutine or _U.proto can be inspected
 --   _P     - for each protocol with a dispatch function: the tables among its upvalues
 -- Returns ok, { output lines }.
 
@@ -43,6 +44,13 @@ return function(skynet, source, filename, ...)
     for _, f in ipairs { ... } do
         if type(f) == "function" then
             collect_upvalues(u, f, seen)
+        elseif type(f) == "table" then
+            -- the scheduler state skynet.lua shares with its lazy parts: its tables by name
+            for name, value in pairs(f) do
+                if type(value) == "table" and u[name] == nil then
+                    u[name] = value
+                end
+            end
         end
     end
 

@@ -138,7 +138,7 @@ def config_errors():
     node_with("nostart", BASE.replace('"main"', '"no_such_start"'), "a `start` service that does not exist",
               "[:<H>] lua loader error : ./lualib/loader.lua:<N>: cannot open ./service/no_such_start.lua: "
               "No such file or directory\n"
-              "[:<H>] bootstrap: start service 'no_such_start' failed: ./lualib/skynet.lua:<N>: call failed; "
+              "[:<H>] bootstrap: start service 'no_such_start' failed: ./lualib/skynet/lazy/node.lua:<N>: call failed; "
               "stopping the node")
     t.finish()
 
@@ -155,16 +155,16 @@ def lua_api(node):
         for line in log:
             t.check("", "[:<H>] " + line, out)
 
-    probe("newservice of an unknown service", "./lualib/skynet.lua:<N>: call failed",
+    probe("newservice of an unknown service", "./lualib/skynet/lazy/node.lua:<N>: call failed",
           "lua loader error : ./lualib/loader.lua:<N>: cannot open ./service/no_such_service.lua: "
           "No such file or directory")
-    probe("uniqueservice of an unknown service", "./lualib/skynet/lazy/node.lua:<N>: ./lualib/skynet.lua:<N>: call failed")
-    probe("newservice without a name", "./lualib/skynet.lua:<N>: call failed",
+    probe("uniqueservice of an unknown service", "./lualib/skynet/lazy/node.lua:<N>: ./lualib/skynet/lazy/node.lua:<N>: call failed")
+    probe("newservice without a name", "./lualib/skynet/lazy/node.lua:<N>: call failed",
           "lua loader error : ./lualib/loader.lua:<N>: no service name given to the loader")
     probe("newservice with a function argument", "Unsupport type function to serialize")
-    probe("a service whose main chunk raises", "./lualib/skynet.lua:<N>: call failed",
+    probe("a service whose main chunk raises", "./lualib/skynet/lazy/node.lua:<N>: call failed",
           "lua loader error : ./test/e2e/svc/bi_mainerror.lua:2: bi_mainerror: main chunk failure")
-    probe("a service whose start function raises", "./lualib/skynet.lua:<N>: call failed",
+    probe("a service whose start function raises", "./lualib/skynet/lazy/node.lua:<N>: call failed",
           "init service failed: ./test/e2e/svc/bi_starterror.lua:5: bi_starterror: start failure")
     probe("pack a function", "Unsupport type function to serialize")
     probe("pack a coroutine", "Unsupport type thread to serialize")

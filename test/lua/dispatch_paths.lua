@@ -103,9 +103,23 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     test.eq(type(make({ nil, nil, false, false }, f, f, f, f, t, t, t, t, t, f)), "function")
     -- the wakeup loop needs the queue indexes in S[5..8]
     local wake_loop = require "skynet.dispatcher".wake_loop
-    test.raises("S[5..8] must hold the queue indexes", wake_loop, { nil, nil, false, false }, t, t, t, t, f, f, f)
-    test.raises("function expected", wake_loop, { nil, nil, false, false, 1, 0, 1, 0 }, t, t, t, t, f, f, 1)
-    test.eq(type(wake_loop({ nil, nil, false, false, 1, 0, 1, 0 }, t, t, t, t, f, f, f)), "function")
+    test.raises("S[5..8] must hold the queue indexes", wake_loop, { nil, nil, false, false }, t, t, t, t, f, f)
+    test.raises("function expected", wake_loop, { nil, nil, false, false, 1, 0, 1, 0 }, t, t, t, t, f, 1)
+    test.eq(type(wake_loop({ nil, nil, false, false, 1, 0, 1, 0 }, t, t, t, t, f, f)), "function")
+    -- the API in C needs every table and function slot filled, and the flags and fork indexes in place
+    local api = require "skynet.dispatcher".api
+    local S = { nil, nil, false, false, 1, 0, 1, 0, false, 1, 0 }
+    test.raises("S[12] must be a table", api, S)
+    for i = 12, 22 do
+        S[i] = {}
+    end
+    S[23], S[24], S[25] = f, {}, f
+    test.eq(type(api(S).call), "function", "a complete S")
+    S[25] = "trace"
+    test.raises("S[25] must be a function", api, S)
+    S[25], S[9] = f, nil
+    test.raises("S[9] must be a boolean", api, S)
+    test.raises("table expected", api, nil)
 end)
 
 -- Two threads waking each other `rounds` times; `setup` runs first in each of them (profiling, tracing),

@@ -13,6 +13,15 @@ test.case("memlimit: a service over its limit gets a Lua error and keeps serving
     skynet.kill(hog)
 end)
 
+test.case("memlimit: a handler killed by the limit still fails its caller, though the service is over it", function()
+    -- the error path is loaded on first use (lazy/errors.lua) with the limit lifted
+    local hog = skynet.newservice("rt_hog")
+    test.raises("call failed", skynet.call, hog, "lua", "grow_unprotected")
+    test.eq(skynet.call(hog, "lua", "free"), "freed", "served after the failure")
+    test.eq(skynet.call(hog, "lua", "ping"), "pong", "ping")
+    skynet.kill(hog)
+end)
+
 test.case("endless loop: reported by the monitor, broken by SIGNAL 0, other services keep running", function()
     local spin = skynet.newservice("rt_spin")
     local echo = skynet.newservice("rt_echo")

@@ -1,7 +1,83 @@
--- Names, environment, statistics and the service manager's calls: loaded on first use by skynet.lua.
+-- Names, addresses, time, environment, statistics and the service manager's calls: loaded on first use
+-- by skynet.lua.
 return function(skynet, I)
     local c = I.c
     local cintcommand = c.intcommand
+    local S = I.S
+    local RUNNING = I.slot.RUNNING
+    local proto = I.proto
+    local session_coroutine_id = I.session_coroutine_id
+    local session_coroutine_address = I.session_coroutine_address
+
+    function skynet.address(addr)
+        if type(addr) == "number" then
+            return string.format(":%08x", addr)
+        end
+        return tostring(addr)
+    end
+
+    -- The request the running thread handles: its session and source.
+    function skynet.context()
+        local co = S[RUNNING]
+        return session_coroutine_id[co], session_coroutine_address[co]
+    end
+
+    function skynet.ignoreret()
+        session_coroutine_id[S[RUNNING]] = nil
+    end
+
+    function skynet.genid()
+        return I.auxgenid()
+    end
+
+    -- skynet itself fails with "attempt to index a nil value" here; name the protocol instead.
+    local function protocol_id(typename)
+        local p = proto[typename]
+        if p == nil then
+            error("unknown protocol " .. tostring(typename), 3)
+        end
+        return p.id
+    end
+
+    function skynet.rawsend(addr, typename, msg, sz)
+        return c.send(addr, protocol_id(typename), 0, msg, sz)
+    end
+
+    function skynet.redirect(dest, source, typename, ...)
+        return c.redirect(dest, source, protocol_id(typename), ...)
+    end
+
+    local starttime
+    function skynet.starttime()
+        if not starttime then
+            starttime = cintcommand "STARTTIME"
+        end
+        return starttime
+    end
+
+    function skynet.time()
+        return c.now() / 100 + (starttime or skynet.starttime())
+    end
+
+    local self_handle
+    function skynet.self()
+        if not self_handle then
+            self_handle = c.addresscommand "REG"
+        end
+        return self_handle
+    end
+
+    function skynet.localname(name)
+        return c.addresscommand("QUERY", name)
+    end
+
+    function skynet.getenv(key)
+        return (c.command("GETENV", key))
+    end
+
+    function skynet.newservice(name, ...)
+        return skynet.call(".launcher", "lua", "LAUNCH", "snlua", name, ...)
+    end
 
     -- Extension §8: the handle behind a local (.x) or global name, nil when none.
     function skynet.query(name)
@@ -77,6 +153,9 @@ return function(skynet, I)
         end
         memlimit_set = true
         debug.getregistry().memlimit = bytes
+        -- A service at its limit cannot load code: what answers requesters when a handler dies or the
+        -- service ends (lazy/errors.lua, lazy/exit.lua) is loaded now, while it still can.
+        local _ = I.thread_failed, I.abandon_all
     end
 
     function skynet.uniqueservice(global, ...)

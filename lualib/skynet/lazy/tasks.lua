@@ -7,6 +7,25 @@ return function(skynet, I)
     local sleep_session = I.sleep_session
     local wait_token = I.wait_token
     local watching_session = I.watching_session
+    local S = I.S
+    local FORK_HEAD, FORK_TAIL = I.slot.FORK_HEAD, I.slot.FORK_TAIL
+    local fork_queue, fork_body = I.fork_queue, I.fork_body
+
+    -- Takes a fork that has not started yet out of the queue.
+    local function unfork(thread)
+        local tail = S[FORK_TAIL]
+        for i = S[FORK_HEAD], tail do
+            if fork_queue[i] == thread then
+                table.move(fork_queue, i + 1, tail, i)
+                table.move(fork_body, i + 1, tail, i)
+                fork_queue[tail] = nil
+                fork_body[tail] = nil
+                S[FORK_TAIL] = tail - 1
+                return true
+            end
+        end
+        return false
+    end
 
     function skynet.task(ret)
         if ret == nil then
@@ -93,7 +112,7 @@ return function(skynet, I)
             end
         else
             -- a fork that has not started yet is simply taken out of the queue
-            if I.unfork(thread) then
+            if unfork(thread) then
                 return thread
             end
             for s, co in pairs(session_id_coroutine) do

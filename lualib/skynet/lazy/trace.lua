@@ -1,4 +1,5 @@
--- skynet.trace, tracetag, tracelog and traceproto: loaded on first use by skynet.lua.
+-- skynet.trace, tracetag, tracelog, traceproto and trace_timeout, and the trace lines of traced tasks:
+-- loaded on first use by skynet.lua.
 return function(skynet, I)
     local ctrace = I.c.trace
     local proto = I.proto
@@ -35,5 +36,40 @@ return function(skynet, I)
             error("unknown protocol " .. tostring(name), 2)
         end
         p.trace = flag
+    end
+
+    -- A traced task ended (skynet.lua's release).
+    function I.end_trace(co)
+        local tag = session_coroutine_tracetag[co]
+        if tag then
+            ctrace(tag, "end")
+        end
+        session_coroutine_tracetag[co] = nil
+    end
+
+    -- The "resume" trace line of a woken traced thread (the C wake loop calls it while tracing is on).
+    function I.trace_resume(co)
+        local tag = session_coroutine_tracetag[co]
+        if tag then
+            ctrace(tag, "resume")
+        end
+    end
+
+    -- While trace_timeout is on, S[TIMEOUT_TRACEBACK] maps each skynet.timeout thread to where it was
+    -- set, in skynet's wording: when, for how long, and the stack of whoever set it.  Called by the C
+    -- timeout, whose frame sits between this function and that caller.
+    local S = I.S
+    local TIMEOUT_TRACEBACK = I.slot.TIMEOUT_TRACEBACK
+    function I.note_timeout(co, ti)
+        local text = string.format("TIMER %d+%s : ", I.c.now(), math.tointeger(ti) or ti)
+        S[TIMEOUT_TRACEBACK][co] = debug.traceback(text, 3)
+    end
+
+    function skynet.trace_timeout(on)
+        if on then
+            S[TIMEOUT_TRACEBACK] = S[TIMEOUT_TRACEBACK] or setmetatable({}, { __mode = "k" })
+        else
+            S[TIMEOUT_TRACEBACK] = false
+        end
     end
 end

@@ -5,9 +5,9 @@
 // service's Lua state holds no code for them (a C closure is 48 bytes; the Lua versions' prototypes were
 // kilobytes in every service).  They keep skynet.lua's semantics step for step.  They reach the
 // scheduler's tables and scalars through the slots of skynet.lua's S (scheduler_shared.h), and leave the
-// unusual cases to the Lua functions skynet.lua puts there: careful session allocation near the 2^31
-// wrap, the bookkeeping of a traced or unanswered task (release), and the creation traceback of a timer
-// while trace_timeout is on.
+// unusual cases to the Lua functions of skynet.lua's I (S[st_internal]), found by name: careful session
+// allocation near the 2^31 wrap, the bookkeeping of a traced or unanswered task (release), and the
+// creation traceback of a timer while trace_timeout is on.
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -121,9 +121,9 @@ bool push_trace_tag(lua_State* L) {
     return true;
 }
 
-// Calls the Lua function in S[slot] with n arguments from the top; leaves nresults.
-void call_state_fn(lua_State* L, int slot, int n, int nresults) {
-    get_state(L, slot);
+// Calls skynet.lua's I[name] with n arguments from the top; leaves nresults.
+void call_internal(lua_State* L, const char* name, int n, int nresults) {
+    push_internal(L, state_index, name);
     lua_insert(L, -(n + 1));
     lua_call(L, n, nresults);
 }
@@ -132,7 +132,7 @@ void call_state_fn(lua_State* L, int slot, int n, int nresults) {
 lua_Integer observe_new(lua_State* L, lua_Integer session) {
     if (session >= session_danger) {
         lua_pushinteger(L, session);
-        call_state_fn(L, st_enter_careful, 1, 0);
+        call_internal(L, "enter_careful", 1, 0);
     }
     return session;
 }
@@ -141,7 +141,7 @@ lua_Integer observe_new(lua_State* L, lua_Integer session) {
 lua_Integer start_timeout(lua_State* L, int ti_index) {
     if (state_flag(L, st_careful)) {
         lua_pushvalue(L, ti_index);
-        call_state_fn(L, st_careful_timeout, 1, 1);
+        call_internal(L, "careful_timeout", 1, 1);
         lua_Integer s = lua_tointeger(L, -1);
         lua_pop(L, 1);
         return s;
@@ -262,7 +262,7 @@ int l_call(lua_State* L) {
     snlua* l = context(L);
     int session = -1;
     if (state_flag(L, st_careful)) {
-        call_state_fn(L, st_free_session, 0, 1);
+        call_internal(L, "free_session", 0, 1);
         session = int(lua_tointeger(L, -1));
         lua_pop(L, 1);
     }
@@ -431,7 +431,7 @@ int timeout_done(lua_State* co, int, lua_KContext) {
     bool plain = lua_rawget(co, -2) == LUA_TNIL && !state_true_at(co, state, st_tracing);
     lua_pop(co, 2);
     if (!plain) {
-        lua_rawgeti(co, state, st_release);
+        push_internal(co, state, "release");
         lua_pushvalue(co, 1);
         lua_pushvalue(co, lua_upvalueindex(ts_func));
         lua_call(co, 2, 0);
@@ -473,7 +473,7 @@ int l_timeout(lua_State* L) {
         lua_pop(L, 1);
         lua_pushvalue(L, 3);
         lua_pushvalue(L, 1);
-        call_state_fn(L, st_note_timeout, 2, 0);
+        call_internal(L, "note_timeout", 2, 0);
     } else {
         lua_pop(L, 1);
     }
@@ -548,9 +548,7 @@ int api_new(lua_State* L) {
         {st_sleep_session, LUA_TTABLE},   {st_wakeup_queue, LUA_TTABLE},
         {st_fork_queue, LUA_TTABLE},      {st_fork_body, LUA_TTABLE},
         {st_pool, LUA_TTABLE},            {st_pooled_entry, LUA_TFUNCTION},
-        {st_release, LUA_TFUNCTION},      {st_trace, LUA_TFUNCTION},
-        {st_free_session, LUA_TFUNCTION}, {st_enter_careful, LUA_TFUNCTION},
-        {st_careful_timeout, LUA_TFUNCTION}, {st_note_timeout, LUA_TFUNCTION},
+        {st_internal, LUA_TTABLE},        {st_trace, LUA_TFUNCTION},
         {st_fork_head, LUA_TNUMBER},      {st_fork_tail, LUA_TNUMBER},
         {st_careful, LUA_TBOOLEAN},       {st_tracing, LUA_TBOOLEAN},
     };

@@ -95,7 +95,11 @@ void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int
     lua_pushvalue(L, co_index);
     lua_pushboolean(L, ok);
     lua_xmove(co, L, nvalues);
-    if (lua_pcall(L, nvalues + 2, 0, 0) != LUA_OK) failed(L);
+    // A thread that died, perhaps of the memory limit: answering its requester must not fail for memory.
+    if (!ok) ++l->limit_lifted;
+    int st = lua_pcall(L, nvalues + 2, 0, 0);
+    if (!ok) --l->limit_lifted;
+    if (st != LUA_OK) failed(L);
 }
 
 // table[key] = value for a table held as an upvalue (the API takes the pseudo-index directly).

@@ -20,7 +20,6 @@ enum wake_slot : int {
     ws_session_id_coroutine,
     ws_suspend,              // suspend(co, ok, ...)
     ws_resume,               // profile.resume: used while a coroutine is profiled, for its accounting
-    ws_trace_resume,         // trace_resume(co): the "resume" trace line of a traced thread
     ws_break,                // the string "BREAK"
     ws_count = ws_break,
 };
@@ -137,7 +136,8 @@ int l_wake_loop(lua_State* L) {
         if (lua_rawget(L, session_id_coroutine) != LUA_TTHREAD) continue;
         lua_insert(L, 1);   // co, session
         if (!error_reply && state_true_at(L, lua_upvalueindex(ws_state), st_tracing)) {
-            lua_pushvalue(L, lua_upvalueindex(ws_trace_resume));
+            // the "resume" trace line of a traced thread (lazy/trace.lua)
+            push_internal(L, lua_upvalueindex(ws_state), "trace_resume");
             lua_pushvalue(L, 1);
             lua_call(L, 1, 0);
         }
@@ -152,15 +152,15 @@ int l_wake_loop(lua_State* L) {
 
 }  // namespace
 
-// wake_loop(S, wakeup_queue, error_queue, sleep_session, session_id_coroutine, suspend, resume,
-//           trace_resume) -> dispatch_wakeup
+// wake_loop(S, wakeup_queue, error_queue, sleep_session, session_id_coroutine, suspend, resume)
+//   -> dispatch_wakeup
 int wake_loop_new(lua_State* L) {
     for (int i = 1; i <= 5; ++i) luaL_checktype(L, i, LUA_TTABLE);
-    for (int i = 6; i <= 8; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
+    for (int i = 6; i <= 7; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
     if (lua_rawgeti(L, 1, st_wake_head) != LUA_TNUMBER || lua_rawgeti(L, 1, st_err_tail) != LUA_TNUMBER)
         return luaL_error(L, "skynet.dispatcher: S[%d..%d] must hold the queue indexes", st_wake_head,
                           st_err_tail);
-    insert_context(L, 8);
+    insert_context(L, 7);
     lua_pushliteral(L, "BREAK");
     lua_pushcclosure(L, l_wake_loop, ws_count);
     return 1;
@@ -171,15 +171,13 @@ namespace {
 // ---- skynet.wait ---------------------------------------------------------------------------------------
 // skynet.lua's wait in C for the plain case: a session from the service's counter, the thread parked on it
 // under its token, and the bookkeeping dropped when it is resumed (woken, or its session broken).  While
-// sessions are near the wrap (careful mode) or a thread is traced, skynet.lua's wait does it all.
+// sessions are near the wrap (careful mode) or a thread is traced, lazy/sessions.lua's lua_wait does it all.
 enum wait_slot : int {
     wt_context = 1,           // the snlua (light userdata)
     wt_state,                 // S
     wt_session_id_coroutine,
     wt_sleep_session,
     wt_wait_token,
-    wt_lua_wait,              // skynet.lua's wait
-    wt_enter_careful,         // enter_careful(session): called when a session reaches DANGER
     wt_suspend,               // the string "SUSPEND"
     wt_count = wt_suspend,
 };
@@ -208,7 +206,7 @@ int l_wait(lua_State* L) {
     const int state = lua_upvalueindex(wt_state);
     if (state_true_at(L, state, st_careful) || state_true_at(L, state, st_tracing)) {
         int n = lua_gettop(L);
-        lua_pushvalue(L, lua_upvalueindex(wt_lua_wait));
+        push_internal(L, state, "lua_wait");
         lua_insert(L, 1);
         lua_callk(L, n, LUA_MULTRET, 0, all_results);
         return lua_gettop(L);
@@ -217,7 +215,7 @@ int l_wait(lua_State* L) {
     auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(wt_context)));
     lua_Integer session = l->self().new_session();
     if (session >= session_danger) {
-        lua_pushvalue(L, lua_upvalueindex(wt_enter_careful));
+        push_internal(L, lua_upvalueindex(wt_state), "enter_careful");
         lua_pushinteger(L, session);
         lua_call(L, 1, 0);
     }
@@ -245,13 +243,12 @@ int l_wait(lua_State* L) {
 
 }  // namespace
 
-// wait(S, session_id_coroutine, sleep_session, wait_token, lua_wait, enter_careful) -> skynet.wait
+// wait(S, session_id_coroutine, sleep_session, wait_token) -> skynet.wait
 int wait_new(lua_State* L) {
     for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
-    for (int i = 5; i <= 6; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
     if (lua_rawgeti(L, 1, st_careful) != LUA_TBOOLEAN)
         return luaL_error(L, "skynet.dispatcher: S[%d] (careful) must be a boolean", st_careful);
-    insert_context(L, 6);
+    insert_context(L, 4);
     lua_pushliteral(L, "SUSPEND");
     lua_pushcclosure(L, l_wait, wt_count);
     return 1;

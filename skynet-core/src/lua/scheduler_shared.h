@@ -34,14 +34,11 @@ enum state_slot : int {
     st_fork_body,
     st_pool,               // coroutine_pool
     st_pooled_entry,       // the body of a new pooled thread
-    st_release,            // release(co, body): a task's bookkeeping beyond the plain case
+    st_internal,           // skynet.lua's I: the Lua functions of the unusual cases, by name (loads them)
     st_trace,              // skynet.core.trace
-    st_free_session,       // careful mode's session allocation
-    st_enter_careful,      // enter_careful(session): a session reached DANGER
-    st_careful_timeout,    // careful mode's TIMEOUT
     st_timeout_traceback,  // thread -> creation traceback while trace_timeout is on, else false
-    st_note_timeout,       // note_timeout(co, ti): records that traceback
-    st_last = st_note_timeout,
+    st_flush,              // skynet.lua's: queued wakeups must be served after an error (not read here)
+    st_last = st_flush,
 };
 
 // Whether S[n] is true (S at state_index: an upvalue index, say).
@@ -57,6 +54,14 @@ inline bool is_suspend(lua_State* co) {
     size_t len = 0;
     const char* s = lua_type(co, -1) == LUA_TSTRING ? lua_tolstring(co, -1, &len) : nullptr;
     return s && len == 7 && std::memcmp(s, "SUSPEND", 7) == 0;
+}
+
+// Pushes the Lua function skynet.lua's I has under `name` (reading it loads the lazy part that defines it),
+// with S at state_index.
+inline void push_internal(lua_State* L, int state_index, const char* name) {
+    lua_rawgeti(L, state_index, st_internal);
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
 }
 
 // Keeps the first n arguments and puts the service's snlua below them: the first upvalue of the closures

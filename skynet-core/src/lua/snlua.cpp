@@ -184,7 +184,7 @@ void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     }
     size_t mem = l->mem_ - old + nsize;
     // Over the limit, a growing allocation fails: Lua turns that into a "not enough memory" error.
-    if (l->mem_limit_ && mem > l->mem_limit_ && nsize > old) return nullptr;
+    if (l->mem_limit_ && mem > l->mem_limit_ && nsize > old && !l->limit_lifted) return nullptr;
     void* p = ptr ? std::realloc(ptr, nsize) : std::malloc(nsize);
     if (!p) return nullptr;
     l->mem_ = mem;
@@ -347,6 +347,8 @@ void snlua::set_killhook(lua_State* L, int index) {
 
 void snlua::on_kill(service& self) {
     if (!L_ || killhook_ref_ == LUA_NOREF) return;
+    // The state is closed right after: answering the requesters may take what the limit would refuse.
+    mem_limit_ = 0;
     lua_State* L = L_;
     lua_settop(L, 0);
     lua_pushcfunction(L, traceback);

@@ -40,6 +40,9 @@ public:
     int profiled = 0;
 
     size_t memory() const { return mem_; }
+    // While positive the memory limit is not enforced: the dispatcher lifts it while it handles a thread
+    // that died (often of the limit itself), so that the requester is answered.
+    int limit_lifted = 0;
 
 private:
     static void* allocate(void* ud, void* ptr, size_t osize, size_t nsize);
