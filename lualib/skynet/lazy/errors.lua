@@ -5,7 +5,8 @@
 return function(skynet, I)
     local c = I.c
     local S = I.S
-    local UNPACKING, BUSY, ERR_TAIL, FLUSH = I.slot.UNPACKING, I.slot.BUSY, I.slot.ERR_TAIL, I.slot.FLUSH
+    local RUNNING, UNPACKING, BUSY = I.slot.RUNNING, I.slot.UNPACKING, I.slot.BUSY
+    local ERR_TAIL, FLUSH = I.slot.ERR_TAIL, I.slot.FLUSH
     local session_id_coroutine = I.session_id_coroutine
     local session_coroutine_id = I.session_coroutine_id
     local session_coroutine_address = I.session_coroutine_address
@@ -42,7 +43,7 @@ return function(skynet, I)
 
     -- The dispatch function of the "error" protocol (PTYPE_ERROR).
     function I.error_dispatch(error_session, error_source)
-        skynet.ignoreret()
+        session_coroutine_id[S[RUNNING]] = nil   -- skynet.ignoreret()
         if error_session == 0 then
             service_down(error_source)
         elseif watching_session[error_session] then

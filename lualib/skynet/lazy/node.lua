@@ -59,14 +59,6 @@ return function(skynet, I)
         return c.now() / 100 + (starttime or skynet.starttime())
     end
 
-    local self_handle
-    function skynet.self()
-        if not self_handle then
-            self_handle = c.addresscommand "REG"
-        end
-        return self_handle
-    end
-
     function skynet.localname(name)
         return c.addresscommand("QUERY", name)
     end
