@@ -1,5 +1,5 @@
 // skynet.dispatcher.api: skynet.send, call, ret, retpack, fork, wakeup, timeout, sleep and yield in C
-// (docs/core-boundary.md, "The scheduler API in C").
+// (docs/core-boundary.md, "The scheduler in C").
 //
 // These are the functions a service calls for nearly every message; in C they cost no Lua frame, and the
 // service's Lua state holds no code for them (a C closure is 48 bytes; the Lua versions' prototypes were
@@ -8,7 +8,6 @@
 // unusual cases to the Lua functions of skynet.lua's I (S[st_internal]), found by name: careful session
 // allocation near the 2^31 wrap, the bookkeeping of a traced or unanswered task (release), and the
 // creation traceback of a timer while trace_timeout is on.
-#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 
@@ -89,26 +88,7 @@ void push_address(lua_State* L, int index) {
     }
 }
 
-// c.trace(tag, what [, level]) for the running thread's trace tag, when it has one.  `level` counts as in
-// skynet.lua: the C function calling it is a frame of its own, as the Lua function was.
-void trace_running(lua_State* L, const char* what, int level) {
-    if (!state_flag(L, st_tracing)) return;
-    get_state(L, st_running_thread);
-    int co = lua_gettop(L);
-    int tag_type = get_in(L, st_session_coroutine_tracetag, co);
-    if (tag_type == LUA_TNIL || (tag_type == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
-        lua_pop(L, 2);
-        return;
-    }
-    get_state(L, st_trace);
-    lua_insert(L, -2);
-    lua_pushstring(L, what);
-    if (level) lua_pushinteger(L, level);
-    lua_call(L, level ? 3 : 2, 0);
-    lua_pop(L, 1);
-}
-
-// The tag skynet.call sends ahead of a traced call, on top, or nothing (returns false).
+// The running thread's trace tag on top, when it has one (returns false and pushes nothing otherwise).
 bool push_trace_tag(lua_State* L) {
     if (!state_flag(L, st_tracing)) return false;
     get_state(L, st_running_thread);
@@ -119,6 +99,17 @@ bool push_trace_tag(lua_State* L) {
         return false;
     }
     return true;
+}
+
+// c.trace(tag, what [, level]) for the running thread's trace tag, when it has one.  `level` counts as in
+// skynet.lua: the C function calling it is a frame of its own, as the Lua function was.
+void trace_running(lua_State* L, const char* what, int level) {
+    if (!push_trace_tag(L)) return;
+    get_state(L, st_trace);
+    lua_insert(L, -2);   // trace, tag
+    lua_pushstring(L, what);
+    if (level) lua_pushinteger(L, level);
+    lua_call(L, level ? 3 : 2, 0);
 }
 
 // Calls skynet.lua's I[name] with n arguments from the top; leaves nresults.
@@ -197,6 +188,17 @@ int protocol_id(lua_State* L, int p) {
     return int(id);
 }
 
+// Raises what send_from_lua would for a bad destination, before anything is packed: a message packed for
+// a send that then fails on its destination would never be freed.
+void check_destination(lua_State* L, int index) {
+    int isnum = 0;
+    lua_Integer d = lua_tointegerx(L, index, &isnum);
+    if (isnum ? d == 0 : lua_type(L, index) != LUA_TSTRING) {
+        if (isnum) luaL_error(L, "Invalid service address 0");
+        luaL_error(L, "dest address type (%s) must be a string or number.", luaL_typename(L, index));
+    }
+}
+
 // Calls p.pack with the values first..top; its results replace them.
 void pack_args(lua_State* L, int p, int first) {
     lua_getfield(L, p, "pack");
@@ -212,6 +214,7 @@ int l_send(lua_State* L) {
     if (lua_gettop(L) < 2) lua_settop(L, 2);
     int p = protocol(L, 2);
     int id = protocol_id(L, p);
+    check_destination(L, 1);
     lua_insert(L, 3);   // p before the values: addr, typename, p, ...
     pack_args(L, 3, 4);
     snlua* l = context(L);
@@ -257,6 +260,7 @@ int l_call(lua_State* L) {
     }
     int p = protocol(L, 2);
     int id = protocol_id(L, p);
+    check_destination(L, 1);
     lua_insert(L, 3);
     pack_args(L, 3, 4);
     snlua* l = context(L);
