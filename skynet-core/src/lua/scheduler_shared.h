@@ -18,8 +18,8 @@ enum state_slot : int {
     st_wake_tail,
     st_err_head,    // the same for the error queue
     st_err_tail,
-    st_careful,     // sessions are near the wrap: skynet.lua allocates them itself (its wait does)
-    // Read by the scheduler API in C (lua_api.cpp); skynet.lua keeps its own upvalues of the tables too.
+    st_careful,     // sessions are near the wrap: lazy/sessions.lua allocates them (the C functions ask it)
+    // Read by the API functions in C (lua_api.cpp); skynet.lua keeps its own upvalues of the tables too.
     st_fork_head,   // the fork queue's first and last index
     st_fork_tail,
     st_proto,
