@@ -52,21 +52,26 @@ return function(skynet, I)
         return old
     end
 
+    -- Takes the tag sent ahead by source, if any.
+    local function take_trace_tag(source)
+        local tag = trace_source[source]
+        if tag ~= nil then
+            trace_source[source] = nil
+            trace_pending = trace_pending - 1
+        end
+        return tag
+    end
+
     -- Tracing decisions for a request; only when the protocol has a trace flag or a trace tag was sent.
     local function trace_request(co, p, source)
         local traceflag = p.trace
         if traceflag == false then
-            if trace_source[source] ~= nil then
-                trace_source[source] = nil
-                trace_pending = trace_pending - 1
-            end
+            take_trace_tag(source)
             S[TRACING] = true
             session_coroutine_tracetag[co] = false
         else
-            local tag = trace_source[source]
+            local tag = take_trace_tag(source)
             if tag then
-                trace_source[source] = nil
-                trace_pending = trace_pending - 1
                 ctrace(tag, "request")
                 S[TRACING] = true
                 session_coroutine_tracetag[co] = tag
@@ -122,10 +127,7 @@ return function(skynet, I)
 
         local f = p.dispatch
         if f == nil then
-            if trace_source[source] ~= nil then
-                trace_source[source] = nil
-                trace_pending = trace_pending - 1
-            end
+            take_trace_tag(source)
             if session ~= 0 then
                 csend(source, PTYPE_ERROR, session, "")
             else

@@ -38,21 +38,23 @@ return function(skynet, I)
         p.trace = flag
     end
 
-    -- A traced task ended (skynet.lua's release).
-    function I.end_trace(co)
+    -- The trace line `what` of thread co, when it is traced.
+    local function trace_line(co, what)
         local tag = session_coroutine_tracetag[co]
         if tag then
-            ctrace(tag, "end")
+            ctrace(tag, what)
         end
+    end
+
+    -- A traced task ended (skynet.lua's release).
+    function I.end_trace(co)
+        trace_line(co, "end")
         session_coroutine_tracetag[co] = nil
     end
 
     -- The "resume" trace line of a woken traced thread (the C wake loop calls it while tracing is on).
     function I.trace_resume(co)
-        local tag = session_coroutine_tracetag[co]
-        if tag then
-            ctrace(tag, "resume")
-        end
+        trace_line(co, "resume")
     end
 
     -- While trace_timeout is on, S[TIMEOUT_TRACEBACK] maps each skynet.timeout thread to where it was
