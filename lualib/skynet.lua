@@ -392,33 +392,28 @@ I.running = function() return S[RUNNING] end
 I.init_thread = function() return init_thread end
 I.timeout_traceback = function() return S[I.slot.TIMEOUT_TRACEBACK] or nil end
 
--- skynet.<name> -> the part that defines it
-local lazy_part = {
-    response = "response", rawcall = "response", tracecall = "response",
-    request = "request",
-    watch = "watch", unwatch = "watch",
-    task = "tasks", uniqtask = "tasks", killthread = "tasks",
-    trace = "trace", tracetag = "trace", tracelog = "trace", traceproto = "trace", trace_timeout = "trace",
-    query = "node", register = "node", name = "node", harbor = "node", setenv = "node", endless = "node",
-    mqlen = "node", stat = "node", memlimit = "node", uniqueservice = "node", queryservice = "node",
-    address = "node", context = "node", ignoreret = "node", genid = "node", rawsend = "node",
-    redirect = "node", starttime = "node", time = "node", localname = "node",
-    getenv = "node", newservice = "node",
-    dispatch_unknown_request = "dispatch", dispatch_unknown_response = "dispatch",
-    term = "errors",
-    exit = "exit",
-    info_func = "debug",
+-- part -> the names it defines, each between commas: the API's (read from `skynet`), and those it defines
+-- in I.  Kept as strings, searched only when a name is missing: a table of every name would cost each
+-- service a few KB.
+local api_names = {
+    response = ",response,rawcall,tracecall,",
+    request = ",request,",
+    watch = ",watch,unwatch,",
+    tasks = ",task,uniqtask,killthread,",
+    trace = ",trace,tracetag,tracelog,traceproto,trace_timeout,",
+    node = ",query,register,name,harbor,setenv,endless,mqlen,stat,memlimit,uniqueservice,queryservice,"
+        .. "address,context,ignoreret,genid,rawsend,redirect,starttime,time,localname,getenv,newservice,",
+    dispatch = ",dispatch_unknown_request,dispatch_unknown_response,",
+    errors = ",term,",
+    exit = ",exit,",
+    debug = ",info_func,",
 }
-
--- I.<name> -> the part that defines it
-local internal_part = {
-    free_session = "sessions", enter_careful = "sessions", careful_timeout = "sessions", auxsend = "sessions",
-    auxtimeout = "sessions", auxgenid = "sessions", yield_call = "sessions", lua_wait = "sessions",
-    raw_dispatch_message = "dispatch",
-    error_dispatch = "errors", forgot_response = "errors", fail_request = "errors",
-    abort_unpacking = "errors", join_error = "errors", thread_failed = "errors",
-    abandon_all = "exit", exit_service = "exit",
-    end_trace = "trace", trace_resume = "trace", note_timeout = "trace",
+local internal_names = {
+    sessions = ",free_session,enter_careful,careful_timeout,auxsend,auxtimeout,auxgenid,yield_call,lua_wait,",
+    dispatch = ",raw_dispatch_message,",
+    errors = ",error_dispatch,forgot_response,fail_request,abort_unpacking,join_error,thread_failed,",
+    exit = ",abandon_all,exit_service,",
+    trace = ",end_trace,trace_resume,note_timeout,",
 }
 
 -- The debug protocol (PTYPE_DEBUG) answers every service's console commands; its handler is loaded
@@ -447,19 +442,24 @@ end
 
 -- The error and exit paths are parts too: skynet.memlimit loads them at once, because a service at its
 -- limit cannot load code and must still answer its requesters.
-local function lazy_index(map)
+local function lazy_index(names)
     return function(t, name)
-        local part = map[name]
-        if part == nil then
+        if type(name) ~= "string" then
             return nil
         end
-        load_part(part)
-        return rawget(t, name)
+        local key = "," .. name .. ","
+        for part, list in pairs(names) do
+            if list:find(key, 1, true) then
+                load_part(part)
+                return rawget(t, name)
+            end
+        end
+        return nil
     end
 end
 
-setmetatable(skynet, { __index = lazy_index(lazy_part) })
-setmetatable(I, { __index = lazy_index(internal_part) })
+setmetatable(skynet, { __index = lazy_index(api_names) })
+setmetatable(I, { __index = lazy_index(internal_names) })
 
 ---------------------------------------------------------------------------------------------------
 -- Built-in protocols
