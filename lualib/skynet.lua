@@ -416,10 +416,10 @@ local internal_names = {
     trace = ",end_trace,trace_resume,note_timeout,",
 }
 
--- The debug protocol (PTYPE_DEBUG) answers every service's console commands; its handler is loaded
--- with the first debug message, or when skynet.info_func is set.
-local function load_debug()
-    local dispatch = require("skynet.debug").init(skynet, {
+-- The debug protocol (PTYPE_DEBUG) answers every service's console commands; its handler (skynet.debug)
+-- is loaded with the first debug message, or when skynet.info_func is set.
+local function install_debug(debug_module)
+    local dispatch = debug_module.init(skynet, {
         dispatch = dispatch_message,
         suspend = suspend,
         resume = resume,
@@ -432,11 +432,29 @@ local function load_debug()
     end
 end
 
+-- A part's module is found next to this file rather than through package.path: a service that changed
+-- package.path must still be able to fail a request or exit.
+local lib_dir = nil
 local function load_part(part)
+    local name = part == "debug" and "skynet.debug" or "skynet.lazy." .. part
+    local m = package.loaded[name]
+    if m == nil then
+        if lib_dir == nil then
+            lib_dir = debug.getinfo(load_part, "S").source:match("^@(.-)[^/]*$") or false
+        end
+        local filename = lib_dir and lib_dir .. name:gsub("%.", "/") .. ".lua"
+        local chunk = filename and loadfile(filename)
+        if chunk then
+            m = chunk(name, filename) or true
+            package.loaded[name] = m
+        else
+            m = require(name)   -- this file was not loaded from a file: package.path, and its messages
+        end
+    end
     if part == "debug" then
-        load_debug()
+        install_debug(m)
     else
-        require("skynet.lazy." .. part)(skynet, I)
+        m(skynet, I)
     end
 end
 
@@ -490,7 +508,7 @@ skynet.register_protocol {
     unpack = c.unpack,
     lazy = true,
     dispatch = function(...)
-        load_debug()
+        load_part("debug")
         return proto.debug.dispatch(...)
     end,
 }

@@ -67,6 +67,14 @@ test.case("skynet.info_func set before any debug message is used by INFO", funct
     test.eq(skynet.call(skynet.self(), "debug", "INFO", 7), "info 7")
 end)
 
+test.case("lazy parts load next to skynet.lua even after the service emptied package.path", function()
+    local s = skynet.newservice("lz_nopath")
+    test.eq(skynet.call(s, "lua", "time"), "number", "skynet.time")
+    test.raises("call failed", skynet.call, s, "lua", "fail")
+    test.eq(skynet.call(s, "lua", "exit"), "exiting", "exit")
+    test.raises("call failed", skynet.call, s, "lua", "time")   -- gone: an error, not a hang
+end)
+
 test.case("send, call and redirect name an unknown protocol", function()
     local ok, err = pcall(skynet.send, skynet.self(), "no_such_proto", 1)
     assert(not ok and err:find("unknown protocol no_such_proto", 1, true), tostring(err))
