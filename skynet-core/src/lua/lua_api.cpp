@@ -406,17 +406,23 @@ int l_fork(lua_State* L) {
 
 // ---- wakeup ----------------------------------------------------------------------------------------------
 
-// skynet.wakeup(token): queues the thread sleeping or waiting on token; true when there is one.
+// skynet.wakeup(token): queues the thread sleeping or waiting on token; true when there is one.  Written
+// with as few API calls as it takes: a wait/wakeup ping-pong calls it once per wakeup.
 int l_wakeup(lua_State* L) {
     lua_settop(L, 1);
-    if (get_in(L, st_sleep_session, 1) == LUA_TNIL) return 0;
-    lua_Integer t = state_int(L, st_wake_tail) + 1;
-    set_state_int(L, st_wake_tail, t);
-    get_state(L, st_wakeup_queue);
+    lua_rawgeti(L, state_index, st_sleep_session);   // 2
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, 2) == LUA_TNIL) return 0;
+    lua_rawgeti(L, state_index, st_wake_tail);
+    lua_Integer t = lua_tointeger(L, -1) + 1;
+    lua_pushinteger(L, t);
+    lua_rawseti(L, state_index, st_wake_tail);
+    lua_rawgeti(L, state_index, st_wakeup_queue);
     lua_pushvalue(L, 1);
     lua_rawseti(L, -2, t);
-    set_busy(L);
     lua_pushboolean(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, state_index, st_busy);
     return 1;
 }
 
