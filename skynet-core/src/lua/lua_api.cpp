@@ -42,18 +42,6 @@ int get_state(lua_State* L, int n) { return lua_rawgeti(L, state_index, n); }
 
 bool state_flag(lua_State* L, int n) { return state_true_at(L, state_index, n); }
 
-lua_Integer state_int(lua_State* L, int n) {
-    get_state(L, n);
-    lua_Integer v = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-void set_state_int(lua_State* L, int n, lua_Integer v) {
-    lua_pushinteger(L, v);
-    lua_rawseti(L, state_index, n);
-}
-
 void set_busy(lua_State* L) {
     lua_pushboolean(L, 1);
     lua_rawseti(L, state_index, st_busy);
@@ -149,19 +137,10 @@ lua_Integer start_timeout(lua_State* L, int ti_index) {
 // A parked thread from coroutine_pool, or a new one running pooled_entry (skynet.lua's co_get); on top.
 lua_State* pooled_thread(lua_State* L) {
     get_state(L, st_pool);
-    int pool = lua_gettop(L);
-    lua_Integer n = lua_Integer(lua_rawlen(L, pool));
-    lua_State* co = nullptr;
-    if (n > 0 && lua_rawgeti(L, pool, n) == LUA_TTHREAD) {
-        co = lua_tothread(L, -1);
-        lua_pushnil(L);
-        lua_rawseti(L, pool, n);
-    } else {
-        if (n > 0) lua_pop(L, 1);   // a hole left by the weak table
-        co = lua_newthread(L);
-        get_state(L, st_pooled_entry);
-        lua_xmove(L, co, 1);
-    }
+    get_state(L, st_pooled_entry);
+    int pool = lua_gettop(L) - 1;
+    lua_State* co = take_pooled_thread(L, pool, pool + 1);
+    lua_remove(L, pool);
     lua_remove(L, pool);
     return co;
 }
@@ -186,17 +165,6 @@ int protocol_id(lua_State* L, int p) {
     if (!isnum) luaL_error(L, "protocol has no integer id (got %s)", luaL_typename(L, -1));
     lua_pop(L, 1);
     return int(id);
-}
-
-// Raises what send_from_lua would for a bad destination, before anything is packed: a message packed for
-// a send that then fails on its destination would never be freed.
-void check_destination(lua_State* L, int index) {
-    int isnum = 0;
-    lua_Integer d = lua_tointegerx(L, index, &isnum);
-    if (isnum ? d == 0 : lua_type(L, index) != LUA_TSTRING) {
-        if (isnum) luaL_error(L, "Invalid service address 0");
-        luaL_error(L, "dest address type (%s) must be a string or number.", luaL_typename(L, index));
-    }
 }
 
 // Calls p.pack with the values first..top; its results replace them.
@@ -391,8 +359,8 @@ int l_fork(lua_State* L) {
     }
     // stack = [body]
     pooled_thread(L);   // 2: co
-    lua_Integer t = state_int(L, st_fork_tail) + 1;
-    set_state_int(L, st_fork_tail, t);
+    lua_Integer t = state_int_at(L, state_index, st_fork_tail) + 1;
+    set_state_int_at(L, state_index, st_fork_tail, t);
     get_state(L, st_fork_queue);
     lua_pushvalue(L, 2);
     lua_rawseti(L, -2, t);

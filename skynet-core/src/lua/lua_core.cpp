@@ -49,19 +49,26 @@ void message_arg(lua_State* L, int i, int& type, void*& data, size_t& size) {
 
 }  // namespace
 
+void check_destination(lua_State* L, int index) {
+    int isnum = 0;
+    lua_Integer d = lua_tointegerx(L, index, &isnum);
+    if (isnum && d == 0) luaL_error(L, "Invalid service address 0");
+    if (!isnum && lua_type(L, index) != LUA_TSTRING)
+        luaL_error(L, "dest address type (%s) must be a string or number.", luaL_typename(L, index));
+}
+
 int send_from_lua(lua_State* L, snlua* l, uint32_t source, int dest_index, int type, int session, int msg_index) {
     uint32_t dest = 0;
     const char* dest_name = nullptr;
     size_t dest_len = 0;
     int isnum = 0;
     lua_Integer d = lua_tointegerx(L, dest_index, &isnum);
-    if (isnum) {
-        if (d == 0) return luaL_error(L, "Invalid service address 0");
+    if (isnum && d != 0) {
         dest = uint32_t(d);
-    } else if (lua_type(L, dest_index) == LUA_TSTRING) {
+    } else if (!isnum && lua_type(L, dest_index) == LUA_TSTRING) {
         dest_name = lua_tolstring(L, dest_index, &dest_len);
     } else {
-        return luaL_error(L, "dest address type (%s) must be a string or number.", luaL_typename(L, dest_index));
+        check_destination(L, dest_index);   // raises
     }
     if (session < 0) {
         type |= PTYPE_TAG_ALLOCSESSION;

@@ -165,19 +165,8 @@ int l_dispatch(lua_State* L) {
         lua_pushvalue(L, lua_upvalueindex(slot_unpack_key));
         if (lua_gettable(L, p) != LUA_TFUNCTION) return fallback(L);
         // co_get: a parked thread, or a new one running pooled_entry
-        int pool = lua_upvalueindex(slot_pool);
-        lua_Integer n = lua_Integer(lua_rawlen(L, pool));
         co_index = unpack + 1;
-        if (n > 0 && lua_rawgeti(L, pool, n) == LUA_TTHREAD) {
-            co = lua_tothread(L, co_index);
-            lua_pushnil(L);
-            lua_rawseti(L, pool, n);
-        } else {
-            if (n > 0) lua_pop(L, 1);   // a hole left by the weak table: skynet.lua's co_get makes a thread too
-            co = lua_newthread(L);
-            lua_pushvalue(L, lua_upvalueindex(slot_pooled_entry));
-            lua_xmove(L, co, 1);
-        }
+        co = take_pooled_thread(L, lua_upvalueindex(slot_pool), lua_upvalueindex(slot_pooled_entry));
         set_field(L, slot_session_coroutine_id, co_index, arg_session);
         set_field(L, slot_session_coroutine_address, co_index, arg_source);
         lua_pushvalue(L, co_index);

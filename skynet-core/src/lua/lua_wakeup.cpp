@@ -24,32 +24,21 @@ enum wake_slot : int {
     ws_count = ws_break,
 };
 
-lua_Integer state_int(lua_State* L, int n) {
-    lua_rawgeti(L, lua_upvalueindex(ws_state), n);
-    lua_Integer v = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-void set_state_int(lua_State* L, int n, lua_Integer v) {
-    lua_pushinteger(L, v);
-    lua_rawseti(L, lua_upvalueindex(ws_state), n);
-}
-
 // Takes the first entry of a queue (slots head/tail of S) onto the stack; false when it is empty.  A pop
 // that empties the queue rewinds it to 1, 0.
 bool pop_queue(lua_State* L, int queue_slot, int head_slot, int tail_slot) {
-    lua_Integer head = state_int(L, head_slot), tail = state_int(L, tail_slot);
+    const int state = lua_upvalueindex(ws_state);
+    lua_Integer head = state_int_at(L, state, head_slot), tail = state_int_at(L, state, tail_slot);
     if (head > tail) return false;
     const int queue = lua_upvalueindex(queue_slot);
     lua_rawgeti(L, queue, head);
     lua_pushnil(L);
     lua_rawseti(L, queue, head);
     if (head == tail) {
-        set_state_int(L, head_slot, 1);
-        set_state_int(L, tail_slot, 0);
+        set_state_int_at(L, state, head_slot, 1);
+        set_state_int_at(L, state, tail_slot, 0);
     } else {
-        set_state_int(L, head_slot, head + 1);
+        set_state_int_at(L, state, head_slot, head + 1);
     }
     return true;
 }

@@ -49,6 +49,36 @@ inline bool state_true_at(lua_State* L, int state_index, int n) {
     return v;
 }
 
+// S[n] as an integer, and S[n] = v (S at state_index).
+inline lua_Integer state_int_at(lua_State* L, int state_index, int n) {
+    lua_rawgeti(L, state_index, n);
+    lua_Integer v = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+inline void set_state_int_at(lua_State* L, int state_index, int n, lua_Integer v) {
+    lua_pushinteger(L, v);
+    lua_rawseti(L, state_index, n);
+}
+
+// Pushes a thread for a new task: the last parked one of the pool at pool_index, or a new thread whose
+// body is the function at entry_index (skynet.lua's co_get).  Returns it.
+inline lua_State* take_pooled_thread(lua_State* L, int pool_index, int entry_index) {
+    lua_Integer n = lua_Integer(lua_rawlen(L, pool_index));
+    if (n > 0 && lua_rawgeti(L, pool_index, n) == LUA_TTHREAD) {
+        lua_State* co = lua_tothread(L, -1);
+        lua_pushnil(L);
+        lua_rawseti(L, pool_index, n);
+        return co;
+    }
+    if (n > 0) lua_pop(L, 1);   // a hole left by the weak table: a new thread, as co_get makes
+    lua_State* co = lua_newthread(L);
+    lua_pushvalue(L, entry_index);
+    lua_xmove(L, co, 1);
+    return co;
+}
+
 // True when the value on top of co is the string "SUSPEND" (a thread parking itself).
 inline bool is_suspend(lua_State* co) {
     size_t len = 0;

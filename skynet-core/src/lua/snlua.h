@@ -71,4 +71,8 @@ std::unique_ptr<service_module> make_snlua();
 // or -2 (too large).  Raises on a bad destination or message.
 int send_from_lua(lua_State* L, snlua* l, uint32_t source, int dest_index, int type, int session, int msg_index);
 
+// Raises send_from_lua's error for the destination at index when it is not a handle (non-zero) or a name;
+// lets a caller refuse a bad destination before it packs a message that would then leak.
+void check_destination(lua_State* L, int index);
+
 }  // namespace skynet
