@@ -386,11 +386,7 @@ I.pooled_entry = pooled_entry
 I.suspend = suspend
 I.release = release
 I.cresume = cresume
--- lazy/trace.lua calls this before it gives a thread its first tag
-I.start_tracing = function() S[TRACING] = true end
-I.running = function() return S[RUNNING] end
 I.init_thread = function() return init_thread end
-I.timeout_traceback = function() return S[I.slot.TIMEOUT_TRACEBACK] or nil end
 
 -- part -> the names it defines, each between commas: the API's (read from `skynet`), and those it defines
 -- in I.  Kept as strings, searched only when a name is missing: a table of every name would cost each

@@ -5,7 +5,7 @@ return function(skynet, I)
     local csend = c.send
     local ctrace = c.trace
     local proto = I.proto
-    local running = I.running
+    local S, RUNNING = I.S, I.slot.RUNNING
     local auxsend = I.auxsend
     local auxtimeout = I.auxtimeout
     local cresume = I.cresume
@@ -123,7 +123,7 @@ return function(skynet, I)
         local sessions, bad, pending = {}, nil, 0
         self._sessions = sessions
         self._resp = {}
-        local tag = session_coroutine_tracetag[running()]
+        local tag = session_coroutine_tracetag[S[RUNNING]]
         for i = 1, #self do
             local req = self[i]
             local addr = req[1]

@@ -4,7 +4,7 @@ return function(skynet, I)
     local csend = c.send
     local ctrace = c.trace
     local proto = I.proto
-    local running = I.running
+    local S, RUNNING = I.S, I.slot.RUNNING
     local auxsend = I.auxsend
     local yield_call = I.yield_call
     local session_coroutine_id = I.session_coroutine_id
@@ -17,7 +17,7 @@ return function(skynet, I)
 
     function skynet.response(pack)
         pack = pack or c.pack
-        local co = running()
+        local co = S[RUNNING]
         local session = session_coroutine_id[co]
         if session == nil then
             error("no session", 2)
@@ -71,7 +71,7 @@ return function(skynet, I)
     end
 
     function skynet.rawcall(addr, typename, msg, sz)
-        local tag = session_coroutine_tracetag[running()]
+        local tag = session_coroutine_tracetag[S[RUNNING]]
         if tag then
             ctrace(tag, "call", 2)
             csend(addr, PTYPE_TRACE, 0, tag)

@@ -9,6 +9,7 @@ return function(skynet, I)
     local watching_session = I.watching_session
     local S = I.S
     local FORK_HEAD, FORK_TAIL = I.slot.FORK_HEAD, I.slot.FORK_TAIL
+    local TIMEOUT_TRACEBACK = I.slot.TIMEOUT_TRACEBACK   -- a table while trace_timeout is on, else false
     local fork_queue, fork_body = I.fork_queue, I.fork_body
 
     -- Takes a fork that has not started yet out of the queue.
@@ -46,7 +47,7 @@ return function(skynet, I)
         end
         local t = type(ret)
         if t == "table" then
-            local timeout_traceback = I.timeout_traceback()
+            local timeout_traceback = S[TIMEOUT_TRACEBACK]
             for session, co in pairs(session_id_coroutine) do
                 local key = string_format("%s session: %d", tostring(co), session)
                 if co == "BREAK" then
@@ -146,7 +147,7 @@ return function(skynet, I)
             sleep_session[token] = nil
         end
         watching_session[session] = nil
-        local timeout_traceback = I.timeout_traceback()
+        local timeout_traceback = S[TIMEOUT_TRACEBACK]
         if timeout_traceback then
             timeout_traceback[co] = nil
         end

@@ -3,19 +3,19 @@
 return function(skynet, I)
     local ctrace = I.c.trace
     local proto = I.proto
-    local running = I.running
+    local S, RUNNING, TRACING = I.S, I.slot.RUNNING, I.slot.TRACING
     local session_coroutine_tracetag = I.session_coroutine_tracetag
     local traceid = 0
 
     function skynet.trace(info)
-        local co = running()
+        local co = S[RUNNING]
         skynet.error("TRACE", session_coroutine_tracetag[co])
         if session_coroutine_tracetag[co] == false then
             return
         end
         traceid = traceid + 1
         local tag = string.format(":%08x-%d", skynet.self(), traceid)
-        I.start_tracing()
+        S[TRACING] = true   -- from now on the C functions look for trace tags
         session_coroutine_tracetag[co] = tag
         if info then
             ctrace(tag, "trace " .. info)
@@ -25,7 +25,7 @@ return function(skynet, I)
     end
 
     function skynet.tracetag()
-        return session_coroutine_tracetag[running()]
+        return session_coroutine_tracetag[S[RUNNING]]
     end
 
     skynet.tracelog = ctrace
@@ -60,7 +60,6 @@ return function(skynet, I)
     -- While trace_timeout is on, S[TIMEOUT_TRACEBACK] maps each skynet.timeout thread to where it was
     -- set, in skynet's wording: when, for how long, and the stack of whoever set it.  Called by the C
     -- timeout, whose frame sits between this function and that caller.
-    local S = I.S
     local TIMEOUT_TRACEBACK = I.slot.TIMEOUT_TRACEBACK
     function I.note_timeout(co, ti)
         local text = string.format("TIMER %d+%s : ", I.c.now(), math.tointeger(ti) or ti)
