@@ -8,6 +8,17 @@
 using skynet::mailbox;
 using skynet::message;
 
+namespace {
+// Pops the sessions first .. last - 1, each in its turn.
+void check_pops_in_order(mailbox& mq, int first, int last) {
+    message out;
+    for (int i = first; i < last; ++i) {
+        REQUIRE(mq.pop(out));
+        CHECK(out.session == i);
+    }
+}
+}  // namespace
+
 TEST_CASE("mailbox starts scheduled, so nothing runs before init") {
     mailbox mq;
     message m{1, 0, 0, nullptr, 0};
@@ -32,11 +43,7 @@ TEST_CASE("mailbox grows and keeps FIFO order") {
     mailbox mq;
     for (int i = 0; i < 5000; ++i) mq.push(message{0, i, 0, nullptr, 0});
     CHECK(mq.length() == 5000);
-    message out;
-    for (int i = 0; i < 5000; ++i) {
-        REQUIRE(mq.pop(out));
-        CHECK(out.session == i);
-    }
+    check_pops_in_order(mq, 0, 5000);
 }
 
 TEST_CASE("mailbox grows while its ring has wrapped around, and keeps FIFO order") {
@@ -131,11 +138,8 @@ TEST_CASE("mailbox pop_batch takes the oldest messages in order; those in hand s
     // The two not started go back in front, in order.
     mq.unpop(held + 2, 2);
     CHECK(mq.length() == 8);
+    check_pops_in_order(mq, 2, 10);
     message out;
-    for (int i = 2; i < 10; ++i) {
-        REQUIRE(mq.pop(out));
-        CHECK(out.session == i);
-    }
     CHECK_FALSE(mq.pop(out));
 }
 
@@ -159,11 +163,7 @@ TEST_CASE("mailbox unpop into a full, wrapped ring grows it and keeps the order"
     mq.start_one();
     mq.unpop(held + 1, 4);   // sessions 1..4 back in front of 5..12
     CHECK(mq.length() == 12);
-    message out;
-    for (int i = 1; i < 13; ++i) {
-        REQUIRE(mq.pop(out));
-        CHECK(out.session == i);
-    }
+    check_pops_in_order(mq, 1, 13);
 }
 
 TEST_CASE("messages in hand put back before close are handed back with the queued ones") {
@@ -201,10 +201,7 @@ TEST_CASE("mailbox push_many appends in order and schedules an idle mailbox once
     CHECK(mq.push_many(burst.data(), 50) == mailbox::push_result::schedule);
     CHECK(mq.push_many(burst.data() + 50, 50) == mailbox::push_result::queued);
     CHECK(mq.length() == 100);
-    for (int i = 0; i < 100; ++i) {
-        REQUIRE(mq.pop(out));
-        CHECK(out.session == i);
-    }
+    check_pops_in_order(mq, 0, 100);
     mq.close();
     CHECK(mq.push_many(burst.data(), 1) == mailbox::push_result::dead);
 }
