@@ -103,20 +103,13 @@ return function(skynet, I)
             end
             error("Unknown command : " .. tostring(cmd) .. "\n" .. traceback(co))
         end
-        -- The requester (if any) gets PTYPE_ERROR so it doesn't hang.
+        -- The requester (if any) gets PTYPE_ERROR so it doesn't hang; a traced one sees why first.
         local session = session_coroutine_id[co]
-        if session then
-            session_coroutine_id[co] = nil
-            if session ~= 0 then
-                local tag = session_coroutine_tracetag[co]
-                if tag then
-                    ctrace(tag, "error")
-                end
-                csend(session_coroutine_address[co], PTYPE_ERROR, session, "")
-            end
+        local tag = session_coroutine_tracetag[co]
+        if tag and session and session ~= 0 then
+            ctrace(tag, "error")
         end
-        session_coroutine_address[co] = nil
-        session_coroutine_tracetag[co] = nil
+        fail_request(co)
         S[FLUSH] = true
         S[BUSY] = true
         local tb = traceback(co, tostring(cmd))
