@@ -94,13 +94,14 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     local f = function() end
     local t = {}
     -- S[3] (tracing) and S[4] (busy) must start as booleans, as skynet.lua makes them
-    test.raises("S[3] and S[4] (tracing, busy) must be booleans", make, {}, f, f, f, f, t, t, t, t, t, f)
-    test.raises("S[3] and S[4] (tracing, busy) must be booleans", make, { nil, nil, false, 1 }, f, f, f, f, t, t, t, t, t, f)
-    test.raises("table expected", make, f, f, f, f, f, t, t, t, t, t, f)
-    test.raises("table expected", make, { nil, nil, false, false }, f, f, f, f, t, t, t, t, 42, f)
-    test.raises("function expected", make, { nil, nil, false, false }, f, f, f, f, t, t, t, t, t, nil)
+    test.raises("S[3] and S[4] (tracing, busy) must be booleans", make, {}, f, f, f, t, t, t, t, t, f)
+    test.raises("S[3] and S[4] (tracing, busy) must be booleans", make, { nil, nil, false, 1 }, f, f, f, t, t, t, t, t, f)
+    test.raises("table expected", make, f, f, f, f, t, t, t, t, t, f)
+    test.raises("function expected", make, { nil, nil, false, false }, f, f, t, t, t, t, t, t, f)
+    test.raises("table expected", make, { nil, nil, false, false }, f, f, f, t, t, t, t, 42, f)
+    test.raises("function expected", make, { nil, nil, false, false }, f, f, f, t, t, t, t, t, nil)
     -- a well-formed call makes a callback
-    test.eq(type(make({ nil, nil, false, false }, f, f, f, f, t, t, t, t, t, f)), "function")
+    test.eq(type(make({ nil, nil, false, false }, f, f, f, t, t, t, t, t, f)), "function")
     -- the wakeup loop needs the queue indexes in S[5..8]
     local wake_loop = require "skynet.dispatcher".wake_loop
     test.raises("S[5..8] must hold the queue indexes", wake_loop, { nil, nil, false, false }, t, t, t, t, f, f)
@@ -120,6 +121,27 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     S[25], S[9] = f, nil
     test.raises("S[9] must be a boolean", api, S)
     test.raises("table expected", api, nil)
+    -- the rest of the scheduler needs S with all its slots, so that its writes stay in the array part
+    local scheduler = require "skynet.dispatcher".scheduler
+    test.raises("S must list its 38 slots", scheduler, S)
+    test.raises("table expected", scheduler, "S")
+    local full = {}
+    for i = 1, 38 do
+        full[i] = false
+    end
+    local made = table.pack(scheduler(full))
+    test.eq(made.n, 5, "suspend, dispatch_message, finish_message, dispatch_pending, release")
+    for i = 1, 5 do
+        test.eq(type(made[i]), "function", "made #" .. i)
+    end
+    test.eq(full[28], made[1], "S[SUSPEND]")
+    test.eq(full[31], made[2], "S[DISPATCH_MESSAGE]")
+    test.eq(type(full[30]), "function", "S[FORK_LOOP]")
+    test.eq(type(full[32]), "function", "S[RESUME]")
+    -- service() names the first slot it misses
+    local service = require "skynet.dispatcher".service
+    test.raises("S[35] must be a table", service, full)
+    test.raises("table expected", service, nil)
 end)
 
 -- Two threads waking each other `rounds` times; `setup` runs first in each of them (profiling, tracing),

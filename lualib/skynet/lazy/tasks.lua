@@ -39,7 +39,7 @@ return function(skynet, I)
             return n
         end
         if ret == "init" then
-            local init_thread = I.init_thread()
+            local init_thread = S[I.slot.INIT_THREAD]
             if init_thread then
                 return traceback(init_thread)
             end

@@ -100,11 +100,8 @@ void trace_running(lua_State* L, const char* what, int level) {
     lua_call(L, level ? 3 : 2, 0);
 }
 
-// Calls skynet.lua's I[name] with n arguments from the top; leaves nresults.
 void call_internal(lua_State* L, const char* name, int n, int nresults) {
-    push_internal(L, state_index, name);
-    lua_insert(L, -(n + 1));
-    lua_call(L, n, nresults);
+    call_internal_at(L, state_index, name, n, nresults);
 }
 
 // A session the core handed out: at DANGER and above, skynet.lua's enter_careful takes over allocation.

@@ -24,7 +24,6 @@ enum slot : int {
     slot_context = 1,             // the snlua (light userdata)
     slot_state,                   // S
     slot_fallback,                // dispatch_message: the whole message, the Lua way
-    slot_suspend,                 // suspend(co, ok, ...)
     slot_finish,                  // finish_message(ok, err): what dispatch_message does after its pcall
     slot_pending,                 // dispatch_pending(): serves queued wakeups, errors and forks; raises on errors
     slot_proto,                   // proto
@@ -73,31 +72,14 @@ int fallback(lua_State* L) {
 
 
 // Resumes co (at index co_index of L) with the nargs values already on its stack, then does what
-// skynet.lua's suspend would do with the result.
+// suspend would do with the result.
 void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int nargs) {
-    lua_State* previous = l->active.exchange(co, std::memory_order_relaxed);
-    int nres = 0;
-    int status = lua_resume(co, L, nargs, &nres);
-    l->active.store(previous, std::memory_order_relaxed);
-    // A thread that parked itself, or a skynet.timeout thread that ended returning "SUSPEND": either way
-    // suspend(co, true, "SUSPEND") only clears unpacking; queued wakeups are served below.
-    if ((status == LUA_YIELD || status == LUA_OK) && nres == 1 && is_suspend(co)) {
-        lua_pop(co, 1);
-        lua_pushnil(L);
-        set_state(L, st_unpacking);
-        return;
-    }
-    // Anything else (an error, a thread that ended, another yield) is suspend's to judge.
-    bool ok = status == LUA_OK || status == LUA_YIELD;
-    int nvalues = ok ? nres : 1;
-    if (!lua_checkstack(L, nvalues + 3)) luaL_error(L, "too many results to resume");
-    lua_pushvalue(L, lua_upvalueindex(slot_suspend));
-    lua_pushvalue(L, co_index);
-    lua_pushboolean(L, ok);
-    lua_xmove(co, L, nvalues);
+    bool ok = true;
+    int n = resume_task(L, l, lua_upvalueindex(slot_state), co_index, co, nargs, &ok);
+    if (n < 0) return;
     // A thread that died, perhaps of the memory limit: answering its requester must not fail for memory.
     if (!ok) ++l->limit_lifted;
-    int st = lua_pcall(L, nvalues + 2, 0, 0);
+    int st = lua_pcall(L, n - 1, 0, 0);
     if (!ok) --l->limit_lifted;
     if (st != LUA_OK) failed(L);
 }
@@ -192,13 +174,14 @@ int l_dispatch(lua_State* L) {
     return after_message(L);
 }
 
-// dispatcher(S, dispatch_message, suspend, finish_message, dispatch_pending, proto, coroutine_pool,
+// dispatcher(S, dispatch_message, finish_message, dispatch_pending, proto, coroutine_pool,
 //            session_id_coroutine, session_coroutine_id, session_coroutine_address, pooled_entry) -> callback
+// (suspend is S[st_suspend]).
 int l_new(lua_State* L) {
     constexpr int nparams = slot_pooled_entry - 1;
     luaL_checktype(L, 1, LUA_TTABLE);
-    for (int i = 2; i <= 5; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
-    for (int i = 6; i < nparams; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    for (int i = 2; i <= 4; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
+    for (int i = 5; i < nparams; ++i) luaL_checktype(L, i, LUA_TTABLE);
     luaL_checktype(L, nparams, LUA_TFUNCTION);
     // skynet.lua makes S with a table constructor listing every slot, so all of them are in the array part
     // and the writes above never allocate.  The flags must be booleans from the start; anything else is a
@@ -219,9 +202,9 @@ int l_new(lua_State* L) {
 }  // namespace skynet
 
 // { new = dispatcher(...), pooled_entry = pooled_entry(...), wake_loop = wake_loop(...), wait = wait(...),
-//   api = api(S) }
+//   api = api(S), scheduler = scheduler(S), service = service(S) }
 extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 7);
     lua_pushcfunction(L, skynet::l_new);
     lua_setfield(L, -2, "new");
     lua_pushcfunction(L, skynet::sched::pooled_entry_new);
@@ -232,5 +215,9 @@ extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
     lua_setfield(L, -2, "wait");
     lua_pushcfunction(L, skynet::sched::api_new);
     lua_setfield(L, -2, "api");
+    lua_pushcfunction(L, skynet::sched::scheduler_new);
+    lua_setfield(L, -2, "scheduler");
+    lua_pushcfunction(L, skynet::sched::service_new);
+    lua_setfield(L, -2, "service");
     return 1;
 }

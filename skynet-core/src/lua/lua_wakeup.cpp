@@ -188,9 +188,6 @@ int wait_resumed(lua_State* L, int, lua_KContext) {
     return 0;
 }
 
-// The continuation of a call whose results are the function's own.
-int all_results(lua_State* L, int, lua_KContext) { return lua_gettop(L); }
-
 int l_wait(lua_State* L) {
     const int state = lua_upvalueindex(wt_state);
     if (state_true_at(L, state, st_careful) || state_true_at(L, state, st_tracing)) {

@@ -6,6 +6,10 @@
 
 #include "lua/builtin_modules.h"
 
+namespace skynet {
+class snlua;
+}
+
 namespace skynet::sched {
 
 // The slots of skynet.lua's S (its RUNNING, UNPACKING, TRACING, BUSY, WAKE_HEAD... constants).
@@ -37,8 +41,20 @@ enum state_slot : int {
     st_internal,           // skynet.lua's I: the Lua functions of the unusual cases, by name (loads them)
     st_trace,              // skynet.core.trace
     st_timeout_traceback,  // thread -> creation traceback while trace_timeout is on, else false
-    st_flush,              // skynet.lua's: queued wakeups must be served after an error (not read here)
-    st_last = st_flush,
+    st_flush,              // queued wakeups must be served after an error unwound a chain of resumptions
+    // The C functions of lua_scheduler.cpp and lua_service.cpp, and what they need of skynet.lua.
+    st_suspend,            // suspend(co, ok, ...)
+    st_dispatch_wakeup,    // the wake loop (lua_wakeup.cpp)
+    st_fork_loop,          // starts queued forks until none is left
+    st_dispatch_message,   // a whole message the Lua way
+    st_resume,             // resume(co, ...): cresume with the running thread noted (for skynet.debug)
+    st_cresume,            // profile.resume, or coroutine.resume
+    st_callback,           // the message callback (skynet.dispatcher.new), given to c.callback by start
+    st_skynet,             // the skynet module table
+    st_require,            // skynet.require's module: init_all runs before start's function
+    st_init_thread,        // the thread running start's function until it returned, else false
+    st_lib_dir,            // the folder skynet.lua was loaded from ("" for the current one), or false
+    st_last = st_lib_dir,
 };
 
 // Whether S[n] is true (S at state_index: an upvalue index, say).
@@ -94,6 +110,16 @@ inline void push_internal(lua_State* L, int state_index, const char* name) {
     lua_remove(L, -2);
 }
 
+// Calls skynet.lua's I[name] with the n values on top; leaves nresults.
+inline void call_internal_at(lua_State* L, int state_index, const char* name, int n, int nresults) {
+    push_internal(L, state_index, name);
+    lua_insert(L, -(n + 1));
+    lua_call(L, n, nresults);
+}
+
+// The continuation of a call whose results are the calling C function's own.
+inline int all_results(lua_State* L, int, lua_KContext) { return lua_gettop(L); }
+
 // Keeps the first n arguments and puts the service's snlua below them: the first upvalue of the closures
 // made here.
 inline void insert_context(lua_State* L, int n) {
@@ -103,10 +129,18 @@ inline void insert_context(lua_State* L, int n) {
     lua_insert(L, 1);
 }
 
+// Resumes co (at co_index of L) with the nargs values already on its stack (lua_scheduler.cpp).  A thread
+// that parked itself ("SUSPEND") is done: S[st_unpacking] is cleared, as suspend would, and -1 returned.
+// For any other outcome, pushes suspend, co, ok and the thread's values onto L and returns how many values
+// that is; *ok tells whether the thread is alive.  The caller calls suspend with them.
+int resume_task(lua_State* L, snlua* l, int state_index, int co_index, lua_State* co, int nargs, bool* ok);
+
 // The constructors the module table skynet.dispatcher offers besides `new` (the dispatcher itself).
 int pooled_entry_new(lua_State* L);   // lua_pooled.cpp
 int wake_loop_new(lua_State* L);      // lua_wakeup.cpp
 int wait_new(lua_State* L);           // lua_wakeup.cpp
 int api_new(lua_State* L);            // lua_api.cpp
+int scheduler_new(lua_State* L);      // lua_scheduler.cpp
+int service_new(lua_State* L);        // lua_service.cpp
 
 }  // namespace skynet::sched
