@@ -17,6 +17,24 @@ local pending = {}      -- handle -> response closure of the LAUNCH still waitin
 local launch_session = {}   -- handle -> session of that LAUNCH request (for QUERY)
 local command = {}
 
+-- An ended service's records here (its entry, its watch, its reply) become garbage that the collector,
+-- paced by allocation, leaves alone while the launcher is idle; the pages they share with the ended
+-- services' memory then stay resident (10,000 services spawned and ended: ~80 MB of 480).  A full
+-- collection each time the number of live services halves, once at least 64 have ended since the last
+-- one, costs about two collections of the peak heap in all.
+local live, high = 0, 0
+
+local function forget(handle)
+    if services[handle] ~= nil then
+        services[handle] = nil
+        live = live - 1
+        if high - live >= 64 and live <= high // 2 then
+            collectgarbage()
+            high = live
+        end
+    end
+end
+
 -- Returned by a command that answers (or deliberately never answers) by itself.
 local NORET = {}
 
@@ -49,7 +67,7 @@ end
 
 -- Called (in a new coroutine) when a service started here has ended, however it ended.
 local function on_service_end(handle, reason)
-    services[handle] = nil
+    forget(handle)
     -- A child that called skynet.exit already sent REMOVE(handle, false), so its caller got nil; a
     -- reply still held here means the child died without telling us: that is a failed launch.
     finish(handle, reason == "exit")
@@ -131,7 +149,7 @@ function command.KILL(_, handle)
     end
     local desc = services[h]
     skynet.kill(h)
-    services[h] = nil
+    forget(h)
     return { [skynet.address(h)] = tostring(desc) }
 end
 
@@ -140,7 +158,7 @@ end
 function command.REMOVE(_, handle, kill)
     handle = to_handle(handle)
     if handle then
-        services[handle] = nil
+        forget(handle)
         finish(handle, not kill)
     end
     return NORET
@@ -187,6 +205,10 @@ local function launch_service(service, ...)
         return nil
     end
     services[inst] = service .. " " .. param
+    live = live + 1
+    if live > high then
+        high = live
+    end
     pending[inst] = response
     launch_session[inst] = session
     watch(inst)
@@ -209,7 +231,7 @@ end
 
 -- The child's start failed (sent by skynet.lua's init_service, or by snlua when loading failed).
 function command.ERROR(address)
-    services[address] = nil
+    forget(address)
     finish(address, false)
     return NORET
 end
