@@ -21,6 +21,27 @@ test.case("loadfile gives the file's chunk; an edited file is compiled again", f
     test.eq(assert(loadfile(path))(), 22, "after the edit")
 end)
 
+test.case("boots take chunks their spare state prefetched, and an edited file is still loaded afresh", function()
+    local codecache = require "skynet.codecache"
+    write(dir .. "/pf_mod.lua", "return 'v1'")
+    local before = codecache.prefetched()
+    local function ask()
+        local s = skynet.newservice("cc_prefetch", dir)
+        return skynet.call(s, "lua", "value")
+    end
+    for i = 1, 6 do
+        local value, distinct = ask()
+        test.eq(value, "v1", "boot " .. i)
+        test.eq(distinct, true, "two loads in one boot give two functions")
+    end
+    -- the spares made after two boots loaded the same files prefetch them
+    assert(codecache.prefetched() > before, "no boot took a prefetched chunk")
+    write(dir .. "/pf_mod.lua", "return 'v2, edited'")   -- another size: the prefetched v1 is stale
+    for i = 1, 3 do
+        test.eq((ask()), "v2, edited", "boot after the edit " .. i)
+    end
+end)
+
 test.case("loadfile keeps chunk names, modes, env and error messages", function()
     local path = dir .. "/named.lua"
     write(path, "local x = ...\nerror('boom')")

@@ -2,11 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace skynet {
 
@@ -39,8 +41,46 @@ bool file_stamp(const char* path, int64_t& mtime_ns, int64_t& size) {
     return true;
 }
 
+// ---- Prefetched chunks -----------------------------------------------------------------------------------
+// A spare state (snlua.cpp) undumps ahead of time the files the last boots all loaded, on the spare thread:
+// registry[prefetch_key][path] = { function, mtime, size }.  A load of that path with that stamp takes the
+// function (once: a second load undumps a new one), so the boot on the worker skips the undump; the
+// function is exactly what loading the cached chunk would give.  snlua drops what its boot did not take.
+const char* const prefetch_key = "skynet.prefetched";
+
+std::atomic<uint64_t> prefetch_hits{0};
+
+// The loads of the boot running on this thread, when snlua records them.
+thread_local std::vector<std::string>* boot_loads = nullptr;
+
+// Pushes the prefetched function for path with this stamp and returns true, or pushes nothing.
+bool take_prefetched(lua_State* L, const char* path, int64_t mtime, int64_t size) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, prefetch_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return false;
+    }
+    bool hit = false;
+    if (lua_getfield(L, -1, path) == LUA_TTABLE) {
+        lua_rawgeti(L, -1, 2);
+        lua_rawgeti(L, -2, 3);
+        hit = lua_tointeger(L, -2) == mtime && lua_tointeger(L, -1) == size;
+        lua_pop(L, 2);
+        if (hit) {
+            prefetch_hits.fetch_add(1, std::memory_order_relaxed);
+            lua_pushnil(L);
+            lua_setfield(L, -3, path);
+            lua_rawgeti(L, -1, 1);
+            lua_replace(L, -3);
+        }
+    }
+    lua_pop(L, hit ? 1 : 2);
+    return hit;
+}
+
 // load_file_cached for a file whose stamp the caller has just read.
 int load_stamped(lua_State* L, const char* path, int64_t mtime, int64_t size) {
+    if (boot_loads) boot_loads->emplace_back(path);
+    if (take_prefetched(L, path, mtime, size)) return LUA_OK;
     std::shared_ptr<const std::string> hit;
     {
         std::lock_guard lock(cache_mu);
@@ -163,6 +203,42 @@ void install_compile_cache(lua_State* L) {
     lua_rawseti(L, -2, 2);
     lua_pop(L, 2);
 }
+
+void prefetch_chunks(lua_State* L, const std::vector<std::string>& paths) {
+    lua_createtable(L, 0, int(paths.size()));
+    for (const std::string& path : paths) {
+        entry e;
+        {
+            std::lock_guard lock(cache_mu);
+            auto it = cache().find(path);
+            if (it == cache().end()) continue;
+            e = it->second;
+        }
+        std::string chunkname = "@" + path;
+        if (luaL_loadbufferx(L, e.bytecode->data(), e.bytecode->size(), chunkname.c_str(), "b") != LUA_OK) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_createtable(L, 3, 0);
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);
+        lua_pushinteger(L, e.mtime_ns);
+        lua_rawseti(L, -2, 2);
+        lua_pushinteger(L, e.size);
+        lua_rawseti(L, -2, 3);
+        lua_setfield(L, -2, path.c_str());
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, prefetch_key);
+}
+
+void drop_prefetched(lua_State* L) {
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, prefetch_key);
+}
+
+void record_boot_loads(std::vector<std::string>* loads) { boot_loads = loads; }
+
+uint64_t prefetched_loads() { return prefetch_hits.load(std::memory_order_relaxed); }
 
 void clear_compile_cache() {
     std::lock_guard lock(cache_mu);

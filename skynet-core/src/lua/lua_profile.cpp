@@ -236,9 +236,14 @@ extern "C" int luaopen_skynet_profile(lua_State* L) {
 extern "C" int luaopen_skynet_codecache(lua_State* L) {
     using namespace skynet;
     luaL_checkversion(L);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 4);
     lua_pushcfunction(L, l_cache_clear);
     lua_setfield(L, -2, "clear");
+    lua_pushcfunction(L, [](lua_State* L) -> int {
+        lua_pushinteger(L, lua_Integer(prefetched_loads()));
+        return 1;
+    });
+    lua_setfield(L, -2, "prefetched");
     lua_pushcfunction(L, l_cache_noop);
     lua_setfield(L, -2, "mode");
     lua_getglobal(L, "loadfile");

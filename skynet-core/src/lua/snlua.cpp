@@ -1,5 +1,6 @@
 #include "lua/snlua.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <condition_variable>
@@ -69,10 +70,12 @@ void open_state(lua_State* L) {
 }
 
 // ---- spare states -------------------------------------------------------------------------------------
-// Opening a state is ~12 % of an snlua boot's instructions (luaL_openlibs creates ~250 functions and
-// their names), and it does not depend on the service. A background thread keeps two opened states
-// ready; a launch adopts one, so newservice waits for that much less of the boot whenever a core is free
-// (on a busy node the work is the same, done by another thread). The thread starts with the first snlua
+// Opening a state is a third of an snlua boot's instructions (luaL_openlibs creates ~250 functions and
+// their names), and undumping the chunks every boot loads (loader.lua, skynet.lua, skynet/require.lua)
+// another third; neither depends on the service. A background thread keeps two opened states ready, with
+// the chunks that the last two boots both loaded already undumped (compile_cache.h, prefetch_chunks); a
+// launch adopts one, so newservice waits for that much less of the boot whenever a core is free (on a
+// busy node the work is the same, done by another thread). The thread starts with the first snlua
 // service and sleeps on a condition variable while both spares wait. A spare's allocations are counted
 // in its spare_heap until a service adopts it.
 
@@ -103,6 +106,8 @@ struct spare_pool {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<spare_heap*> spares;
+    // The files the last two boots both loaded, in the order of the last one; and that last one's.
+    std::vector<std::string> hot, last_boot;
     bool quit = false;
     std::thread maker;
     spare_pool() {
@@ -111,10 +116,14 @@ struct spare_pool {
             for (;;) {
                 cv.wait(lock, [this] { return quit || spares.size() < spare_target; });
                 if (quit) return;
+                std::vector<std::string> files = hot;
                 lock.unlock();
                 auto* h = new spare_heap;
                 h->L = lua_newstate(spare_allocate, h);
-                if (h->L) open_state(h->L);
+                if (h->L) {
+                    open_state(h->L);
+                    prefetch_chunks(h->L, files);
+                }
                 lock.lock();
                 if (!h->L) {   // out of memory: the launches create their own states meanwhile
                     delete h;
@@ -142,6 +151,17 @@ struct spare_pool {
 spare_pool& spares() {
     static spare_pool pool;
     return pool;
+}
+
+// A boot loaded these files (in this order): what it shares with the boot before is what spares prefetch.
+void note_boot_loads(std::vector<std::string>&& loads) {
+    auto& pool = spares();
+    std::lock_guard lock(pool.mu);
+    std::vector<std::string> common;
+    for (const std::string& f : loads)
+        if (std::find(pool.last_boot.begin(), pool.last_boot.end(), f) != pool.last_boot.end()) common.push_back(f);
+    pool.hot = std::move(common);
+    pool.last_boot = std::move(loads);
 }
 
 spare_heap* take_spare() {
@@ -230,6 +250,18 @@ void snlua::boot() {
     lua_State* L = L_;
     node& n = owner();
     if (!opened_) open_state(L);
+    // The files this boot loads tell the spares what to prefetch; what it did not take of a spare's
+    // prefetched chunks is dropped (garbage for the first collection), however the boot ends.
+    struct boot_record {
+        lua_State* L;
+        std::vector<std::string> loads;
+        explicit boot_record(lua_State* state) : L(state) { record_boot_loads(&loads); }
+        ~boot_record() {
+            record_boot_loads(nullptr);
+            drop_prefetched(L);
+            note_boot_loads(std::move(loads));
+        }
+    } record(L);
 
     lua_pushlightuserdata(L, this);
     lua_setfield(L, LUA_REGISTRYINDEX, context_key);
