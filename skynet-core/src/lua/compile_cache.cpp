@@ -23,9 +23,10 @@ struct entry {
 };
 
 std::mutex cache_mu;
+// Never destroyed: the spare thread (snlua.cpp) may still read it while static destructors run at exit.
 std::unordered_map<std::string, entry>& cache() {
-    static std::unordered_map<std::string, entry> c;
-    return c;
+    static auto* c = new std::unordered_map<std::string, entry>;
+    return *c;
 }
 
 int dump_writer(lua_State*, const void* p, size_t sz, void* ud) {
