@@ -25,7 +25,10 @@ enum api_slot : int {
     as_context = 1,   // the snlua (light userdata)
     as_state,         // S
     as_suspend,       // the string "SUSPEND"
-    as_count = as_suspend,
+    as_id_key,        // "id", "pack", "unpack": a protocol's fields, read with the keys interned once
+    as_pack_key,
+    as_unpack_key,
+    as_count = as_unpack_key,
 };
 
 constexpr int PTYPE_RESPONSE = 1;
@@ -154,9 +157,15 @@ int protocol(lua_State* L, int name_index) {
     return lua_gettop(L);
 }
 
+// Pushes p[key] (p at an absolute index; metamethods apply, as to lua_getfield) and returns its type.
+int get_field(lua_State* L, int p, int key_slot) {
+    lua_pushvalue(L, lua_upvalueindex(key_slot));
+    return lua_gettable(L, p);
+}
+
 // The protocol's id, as skynet.core.send would take it.
 int protocol_id(lua_State* L, int p) {
-    lua_getfield(L, p, "id");
+    get_field(L, p, as_id_key);
     int isnum = 0;
     lua_Integer id = lua_tointegerx(L, -1, &isnum);
     if (!isnum) luaL_error(L, "protocol has no integer id (got %s)", luaL_typename(L, -1));
@@ -166,7 +175,7 @@ int protocol_id(lua_State* L, int p) {
 
 // Calls p.pack with the values first..top; its results replace them.
 void pack_args(lua_State* L, int p, int first) {
-    lua_getfield(L, p, "pack");
+    get_field(L, p, as_pack_key);
     lua_insert(L, first);
     lua_call(L, lua_gettop(L) - first, LUA_MULTRET);
     if (lua_gettop(L) < first + 1) lua_settop(L, first + 1);   // pack gave no message: send nil
@@ -200,7 +209,7 @@ int call_resumed(lua_State* L, int, lua_KContext) {
     lua_settop(L, 7);
     set_in(L, st_watching_session, 4, 0);
     if (!lua_toboolean(L, 5)) return luaL_error(L, "call failed");
-    lua_getfield(L, 3, "unpack");
+    get_field(L, 3, as_unpack_key);
     lua_pushvalue(L, 6);
     lua_pushvalue(L, 7);
     lua_callk(L, 2, LUA_MULTRET, 7, [](lua_State* L, int, lua_KContext base) { return lua_gettop(L) - int(base); });
@@ -541,6 +550,9 @@ int api_new(lua_State* L) {
     lua_createtable(L, 0, 9);
     lua_insert(L, 1);   // [t, context, S]
     lua_pushliteral(L, "SUSPEND");
+    lua_pushliteral(L, "id");
+    lua_pushliteral(L, "pack");
+    lua_pushliteral(L, "unpack");
     luaL_setfuncs(L, functions, as_count);
     return 1;
 }
