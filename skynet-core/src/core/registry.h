@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/read_mostly_mutex.h"
 #include "core/service.h"
 
 namespace skynet {
@@ -56,7 +57,7 @@ public:
 private:
     void rehash_locked();
 
-    mutable std::shared_mutex mu_;
+    mutable read_mostly_mutex mu_;
     uint32_t harbor_;
     std::vector<service_ptr> slots_;
     uint32_t next_index_ = 1;
