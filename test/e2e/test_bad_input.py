@@ -181,6 +181,11 @@ def lua_api(node):
     probe("sleep with a ti that is not a number", "timeout needs a number of centiseconds (got string)")
     probe("timeout with a ti that is not a number", "timeout needs a number of centiseconds (got table)")
     probe("setenv of an existing key", "Can't setenv exist key : thread")
+    probe("register_protocol of a string",
+          "bad argument #1 to 'skynet.register_protocol' (table expected, got string)")
+    probe("register_protocol with id 256", "register_protocol needs a string name and an integer id in 0..255")
+    probe("register_protocol of a name taken", "protocol lua (222) is already registered")
+    probe("dispatch of an unknown protocol", "unknown protocol bi_nosuch")
     probe("netpack.pack of 70,000 bytes", "./test/e2e/svc/bi_probe.lua:<N>: Invalid size (too long) of data : 70000")
     probe("socket.limit(fd, -1)", "./test/e2e/svc/bi_probe.lua:<N>: socket.limit: limit must be a positive integer, got -1")
     probe('skynet.core.intcommand("NEXTSESSION", 0)',
