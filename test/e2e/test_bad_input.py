@@ -181,8 +181,7 @@ def lua_api(node):
     probe("sleep with a ti that is not a number", "timeout needs a number of centiseconds (got string)")
     probe("timeout with a ti that is not a number", "timeout needs a number of centiseconds (got table)")
     probe("setenv of an existing key", "Can't setenv exist key : thread")
-    probe("register_protocol of a string",
-          "bad argument #1 to 'skynet.register_protocol' (table expected, got string)")
+    probe("register_protocol of a string", "register_protocol needs a table, got string")
     probe("register_protocol with id 256", "register_protocol needs a string name and an integer id in 0..255")
     probe("register_protocol of a name taken", "protocol lua (222) is already registered")
     probe("dispatch of an unknown protocol", "unknown protocol bi_nosuch")

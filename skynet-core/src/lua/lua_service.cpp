@@ -180,7 +180,8 @@ constexpr size_t internal_count = sizeof internal_names / sizeof internal_names[
 
 // skynet.register_protocol(class)
 int l_register_protocol(lua_State* L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
+    // (not luaL_checktype: its message names the function by a search of package.loaded, whose order varies)
+    if (!lua_istable(L, 1)) return luaL_error(L, "register_protocol needs a table, got %s", luaL_typename(L, 1));
     lua_settop(L, 1);
     lua_getfield(L, 1, "name");   // 2
     lua_getfield(L, 1, "id");     // 3
