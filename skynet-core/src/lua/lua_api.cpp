@@ -36,14 +36,8 @@ constexpr int PTYPE_ERROR = 7;
 constexpr int PTYPE_TRACE = 12;
 constexpr lua_Integer session_danger = 0x7fff0000;   // skynet.lua's DANGER
 
-const int state_index = lua_upvalueindex(as_state);
-
-snlua* context(lua_State* L) { return static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(as_context))); }
-
-// Pushes S[n] and returns its type.
-int get_state(lua_State* L, int n) { return lua_rawgeti(L, state_index, n); }
-
-bool state_flag(lua_State* L, int n) { return state_true_at(L, state_index, n); }
+static_assert(lua_upvalueindex(as_context) == lua_upvalueindex(1) && lua_upvalueindex(as_state) == state_index,
+              "the API closures are made over insert_context's [snlua, S]");
 
 void set_busy(lua_State* L) {
     lua_pushboolean(L, 1);

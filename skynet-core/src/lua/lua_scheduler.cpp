@@ -12,16 +12,7 @@ namespace skynet::sched {
 
 namespace {
 
-// Upvalues of every function made here: the snlua, then S.
-const int state_index = lua_upvalueindex(2);
-
-snlua* context(lua_State* L) { return static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(1))); }
-
-int get_state(lua_State* L, int n) { return lua_rawgeti(L, state_index, n); }
-
-bool state_flag(lua_State* L, int n) { return state_true_at(L, state_index, n); }
-
-lua_Integer state_int(lua_State* L, int n) { return state_int_at(L, state_index, n); }
+// Every function made here is a closure over [snlua, S] (scheduler_shared.h's context, get_state...).
 
 void set_state_bool(lua_State* L, int n, bool v) {
     lua_pushboolean(L, v);
@@ -31,11 +22,8 @@ void set_state_bool(lua_State* L, int n, bool v) {
 // A queue (its head and tail slots) holds something.
 bool queued(lua_State* L, int head, int tail) { return state_int(L, head) <= state_int(L, tail); }
 
-bool is_string(lua_State* L, int index, const char* s, size_t n) {
-    size_t len = 0;
-    const char* v = lua_type(L, index) == LUA_TSTRING ? lua_tolstring(L, index, &len) : nullptr;
-    return v && len == n && std::memcmp(v, s, n) == 0;
-}
+// What the wake loop serves: queued wakeups or failed calls.
+bool wakeups_queued(lua_State* L) { return queued(L, st_wake_head, st_wake_tail) || queued(L, st_err_head, st_err_tail); }
 
 // suspend(co, ok, cmd): what a resumed skynet thread's outcome asks for.  A thread that parked itself lets
 // the queued wakeups and errors be served; "QUIT" closes it; a bare yield leaves it parked.  A thread that
@@ -46,14 +34,14 @@ int l_suspend(lua_State* L) {
     lua_pushnil(L);
     lua_rawseti(L, state_index, st_unpacking);
     if (lua_toboolean(L, 2)) {
-        if (is_string(L, 3, "SUSPEND", 7)) {
-            if (!queued(L, st_wake_head, st_wake_tail) && !queued(L, st_err_head, st_err_tail)) return 0;
+        if (is_literal(L, 3, "SUSPEND", 7)) {
+            if (!wakeups_queued(L)) return 0;
             lua_settop(L, 0);
             get_state(L, st_dispatch_wakeup);
             lua_call(L, 0, LUA_MULTRET);
             return lua_gettop(L);
         }
-        if (is_string(L, 3, "QUIT", 4)) {
+        if (is_literal(L, 3, "QUIT", 4)) {
             // coroutine.close: its result was never looked at
             if (lua_State* co = lua_tothread(L, 1)) lua_resetthread(co);
             return 0;
@@ -107,7 +95,7 @@ int l_fork_loop(lua_State* L) {
         int n = resume_task(L, l, state_index, 3, co, 1, &ok);
         if (n < 0) {
             // suspend's "SUSPEND": the wakeups and errors the fork queued are served now
-            if (queued(L, st_wake_head, st_wake_tail) || queued(L, st_err_head, st_err_tail)) {
+            if (wakeups_queued(L)) {
                 get_state(L, st_dispatch_wakeup);
                 lua_call(L, 0, 0);
             }
@@ -178,7 +166,7 @@ int l_dispatch_message(lua_State* L) {
 // (what suspend does on "SUSPEND"), then what dispatch_message does after its pcall.
 int l_dispatch_pending(lua_State* L) {
     lua_settop(L, 0);
-    if (queued(L, st_wake_head, st_wake_tail) || queued(L, st_err_head, st_err_tail)) {
+    if (wakeups_queued(L)) {
         get_state(L, st_dispatch_wakeup);
         int st = lua_pcall(L, 0, 1, 0);
         lua_pushboolean(L, st == LUA_OK);

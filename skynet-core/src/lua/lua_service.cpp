@@ -13,10 +13,7 @@ namespace skynet::sched {
 
 namespace {
 
-// Upvalues of every function made here: the snlua, then S (self keeps its handle in a third).
-const int state_index = lua_upvalueindex(2);
-
-int get_state(lua_State* L, int n) { return lua_rawgeti(L, state_index, n); }
+// Every function made here is a closure over [snlua, S] (scheduler_shared.h's context, get_state...).
 
 // Pushes a new closure of f over this module's two upvalues (plus `extra` values from the top).
 void push_closure(lua_State* L, lua_CFunction f, int extra = 0) {
@@ -277,16 +274,9 @@ void register_builtin(lua_State* L, const char* name, int id, bool lua_pack, lua
 
 // ---- Starting a service ---------------------------------------------------------------------------------
 
-// skynet.self(): the handle, asked once (the third upvalue keeps it)
+// skynet.self(): the service's handle (what c.addresscommand "REG" answers)
 int l_self(lua_State* L) {
-    if (lua_isnil(L, lua_upvalueindex(3))) {
-        push_core(L, "addresscommand");
-        lua_pushliteral(L, "REG");
-        lua_call(L, 1, 1);
-        lua_copy(L, -1, lua_upvalueindex(3));
-        return 1;
-    }
-    lua_pushvalue(L, lua_upvalueindex(3));
+    lua_pushinteger(L, lua_Integer(context(L)->self().handle()));
     return 1;
 }
 
@@ -418,16 +408,11 @@ int service_new(lua_State* L) {
     static const luaL_Reg api[] = {
         {"register_protocol", l_register_protocol}, {"dispatch", l_dispatch},
         {"init_service", l_init_service},          {"start", l_start},
-        {nullptr, nullptr},
+        {"self", l_self},                          {nullptr, nullptr},
     };
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 2);
     luaL_setfuncs(L, api, 2);
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, 2);
-    lua_pushnil(L);
-    lua_pushcclosure(L, l_self, 3);
-    lua_setfield(L, 3, "self");
 
     lua_createtable(L, 0, 1);
     lua_pushvalue(L, 1);

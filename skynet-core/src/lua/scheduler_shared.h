@@ -95,12 +95,15 @@ inline lua_State* take_pooled_thread(lua_State* L, int pool_index, int entry_ind
     return co;
 }
 
-// True when the value on top of co is the string "SUSPEND" (a thread parking itself).
-inline bool is_suspend(lua_State* co) {
+// True when the value at index is the string s (n bytes); no conversion of numbers.
+inline bool is_literal(lua_State* L, int index, const char* s, size_t n) {
     size_t len = 0;
-    const char* s = lua_type(co, -1) == LUA_TSTRING ? lua_tolstring(co, -1, &len) : nullptr;
-    return s && len == 7 && std::memcmp(s, "SUSPEND", 7) == 0;
+    const char* v = lua_type(L, index) == LUA_TSTRING ? lua_tolstring(L, index, &len) : nullptr;
+    return v && len == n && std::memcmp(v, s, n) == 0;
 }
+
+// True when the value on top of co is the string "SUSPEND" (a thread parking itself).
+inline bool is_suspend(lua_State* co) { return is_literal(co, -1, "SUSPEND", 7); }
 
 // Pushes the Lua function skynet.lua's I has under `name` (reading it loads the lazy part that defines it),
 // with S at state_index.
@@ -134,6 +137,19 @@ inline void insert_context(lua_State* L, int n) {
 // For any other outcome, pushes suspend, co, ok and the thread's values onto L and returns how many values
 // that is; *ok tells whether the thread is alive.  The caller calls suspend with them.
 int resume_task(lua_State* L, snlua* l, int state_index, int co_index, lua_State* co, int nargs, bool* ok);
+
+// The closures made over insert_context's [snlua, S] (lua_api.cpp, lua_scheduler.cpp, lua_service.cpp)
+// reach both through these.
+constexpr int state_index = lua_upvalueindex(2);
+
+inline snlua* context(lua_State* L) { return static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(1))); }
+
+// Pushes S[n] and returns its type.
+inline int get_state(lua_State* L, int n) { return lua_rawgeti(L, state_index, n); }
+
+inline bool state_flag(lua_State* L, int n) { return state_true_at(L, state_index, n); }
+
+inline lua_Integer state_int(lua_State* L, int n) { return state_int_at(L, state_index, n); }
 
 // The constructors the module table skynet.dispatcher offers besides `new` (the dispatcher itself).
 int pooled_entry_new(lua_State* L);   // lua_pooled.cpp
