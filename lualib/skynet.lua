@@ -89,6 +89,9 @@ local I = {}
 -- S[TIMEOUT_TRACEBACK]: thread -> where skynet.timeout was called, while trace_timeout is on; else false.
 -- S[FLUSH]: an error unwound a chain of resumptions: queued wakeups and errors still have to be served.
 -- S[SUSPEND] .. S[LIB_DIR]: the C functions, what they need of this file, and the folder of the lazy parts.
+-- The scalars (TRACING, BUSY, the queue indexes, CAREFUL, FLUSH) are kept by the service's snlua, where the C
+-- functions read them as plain values: their slots stay empty here, and S's metatable (set by
+-- dispatcher.scheduler) reads and writes them for Lua code, so `S[BUSY] = true` works as for any slot.
 local RUNNING <const> = 1
 local UNPACKING <const> = 2
 local TRACING <const> = 3
@@ -97,11 +100,11 @@ local POOLED_ENTRY <const> = 23
 local DISPATCH_WAKEUP <const> = 29
 local CALLBACK <const> = 34
 local S = {
-    nil, nil, false, false, 1, 0, 1, 0, false, 1, 0,
+    nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,   -- RUNNING, UNPACKING; 3..11 are the snlua's
     proto, session_id_coroutine, session_coroutine_id, session_coroutine_address, session_coroutine_tracetag,
     watching_session, sleep_session, wakeup_queue, fork_queue, fork_body, coroutine_pool,
     false,   -- POOLED_ENTRY, set below
-    I, c.trace, false, false,
+    I, c.trace, false, nil,   -- FLUSH (27) is the snlua's
     false, false, false, false, false,   -- SUSPEND, DISPATCH_WAKEUP, FORK_LOOP, DISPATCH_MESSAGE, RESUME
     cresume,
     false,   -- CALLBACK

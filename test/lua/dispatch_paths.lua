@@ -93,23 +93,18 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     local make = require "skynet.dispatcher".new
     local f = function() end
     local t = {}
-    -- S[3] (tracing) and S[4] (busy) must start as booleans, as skynet.lua makes them
-    test.raises("S[3] and S[4] (tracing, busy) must be booleans", make, {}, f, f, f, t, t, t, t, t, f)
-    test.raises("S[3] and S[4] (tracing, busy) must be booleans", make, { nil, nil, false, 1 }, f, f, f, t, t, t, t, t, f)
     test.raises("table expected", make, f, f, f, f, t, t, t, t, t, f)
-    test.raises("function expected", make, { nil, nil, false, false }, f, f, t, t, t, t, t, t, f)
-    test.raises("table expected", make, { nil, nil, false, false }, f, f, f, t, t, t, t, 42, f)
-    test.raises("function expected", make, { nil, nil, false, false }, f, f, f, t, t, t, t, t, nil)
+    test.raises("function expected", make, {}, f, f, t, t, t, t, t, t, f)
+    test.raises("table expected", make, {}, f, f, f, t, t, t, t, 42, f)
+    test.raises("function expected", make, {}, f, f, f, t, t, t, t, t, nil)
     -- a well-formed call makes a callback
-    test.eq(type(make({ nil, nil, false, false }, f, f, f, t, t, t, t, t, f)), "function")
-    -- the wakeup loop needs the queue indexes in S[5..8]
+    test.eq(type(make({}, f, f, f, t, t, t, t, t, f)), "function")
     local wake_loop = require "skynet.dispatcher".wake_loop
-    test.raises("S[5..8] must hold the queue indexes", wake_loop, { nil, nil, false, false }, t, t, t, t, f, f)
-    test.raises("function expected", wake_loop, { nil, nil, false, false, 1, 0, 1, 0 }, t, t, t, t, f, 1)
-    test.eq(type(wake_loop({ nil, nil, false, false, 1, 0, 1, 0 }, t, t, t, t, f, f)), "function")
-    -- the API in C needs every table and function slot filled, and the flags and fork indexes in place
+    test.raises("function expected", wake_loop, {}, t, t, t, t, f, 1)
+    test.eq(type(wake_loop({}, t, t, t, t, f, f)), "function")
+    -- the API in C needs every table and function slot filled
     local api = require "skynet.dispatcher".api
-    local S = { nil, nil, false, false, 1, 0, 1, 0, false, 1, 0 }
+    local S = {}
     test.raises("S[12] must be a table", api, S)
     for i = 12, 22 do
         S[i] = {}
@@ -118,8 +113,6 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     test.eq(type(api(S).call), "function", "a complete S")
     S[25] = "trace"
     test.raises("S[25] must be a function", api, S)
-    S[25], S[9] = f, nil
-    test.raises("S[9] must be a boolean", api, S)
     test.raises("table expected", api, nil)
     -- the rest of the scheduler needs S with all its slots, so that its writes stay in the array part
     local scheduler = require "skynet.dispatcher".scheduler
@@ -129,7 +122,24 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     for i = 1, 38 do
         full[i] = false
     end
+    -- the scalar slots (3..11, 27) are the snlua's: S must leave them empty
+    test.raises("S[3] must be empty (the snlua keeps it)", scheduler, full)
+    for i = 3, 11 do
+        full[i] = nil
+    end
+    test.raises("S[27] must be empty (the snlua keeps it)", scheduler, full)
+    full[27] = nil
     local made = table.pack(scheduler(full))
+    -- S's metatable shows them to Lua: this service's own values (skynet.lua's S shares them)
+    test.eq(full[3], false, "S[TRACING]")
+    test.eq(math.type(full[5]), "integer", "S[WAKE_HEAD]")
+    test.eq(rawget(full, 5), nil, "the raw slot stays empty")
+    full[4] = true   -- BUSY: the dispatcher serves the (empty) queues after the next message and clears it
+    test.eq(full[4], true, "S[BUSY] written from Lua")
+    test.raises("S[5] is a queue index: it takes an integer, not string", function() full[5] = "x" end)
+    test.eq(math.type(full[5]), "integer", "a refused write changes nothing")
+    full[40] = "kept"   -- any other slot is the table's own
+    test.eq(rawget(full, 40), "kept", "other slots are raw")
     test.eq(made.n, 5, "suspend, dispatch_message, finish_message, dispatch_pending, release")
     for i = 1, 5 do
         test.eq(type(made[i]), "function", "made #" .. i)

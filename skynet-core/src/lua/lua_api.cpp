@@ -39,10 +39,7 @@ constexpr lua_Integer session_danger = 0x7fff0000;   // skynet.lua's DANGER
 static_assert(lua_upvalueindex(as_context) == lua_upvalueindex(1) && lua_upvalueindex(as_state) == state_index,
               "the API closures are made over insert_context's [snlua, S]");
 
-void set_busy(lua_State* L) {
-    lua_pushboolean(L, 1);
-    lua_rawseti(L, state_index, st_busy);
-}
+void set_busy(lua_State* L) { set_state_flag(L, st_busy, true); }
 
 // S[table_slot][stack[key]] = stack[value]; value 0 means nil.
 void set_in(lua_State* L, int table_slot, int key, int value) {
@@ -359,8 +356,8 @@ int l_fork(lua_State* L) {
     }
     // stack = [body]
     pooled_thread(L);   // 2: co
-    lua_Integer t = state_int_at(L, state_index, st_fork_tail) + 1;
-    set_state_int_at(L, state_index, st_fork_tail, t);
+    lua_Integer t = state_int(L, st_fork_tail) + 1;
+    set_state_int(L, st_fork_tail, t);
     get_state(L, st_fork_queue);
     lua_pushvalue(L, 2);
     lua_rawseti(L, -2, t);
@@ -381,23 +378,20 @@ int l_wakeup(lua_State* L) {
     lua_rawgeti(L, state_index, st_sleep_session);   // 2
     lua_pushvalue(L, 1);
     if (lua_rawget(L, 2) == LUA_TNIL) return 0;
-    lua_rawgeti(L, state_index, st_wake_tail);
-    lua_Integer t = lua_tointeger(L, -1) + 1;
-    lua_pushinteger(L, t);
-    lua_rawseti(L, state_index, st_wake_tail);
+    lua_Integer t = state_int(L, st_wake_tail) + 1;
+    set_state_int(L, st_wake_tail, t);
     lua_rawgeti(L, state_index, st_wakeup_queue);
     lua_pushvalue(L, 1);
     lua_rawseti(L, -2, t);
+    set_busy(L);
     lua_pushboolean(L, 1);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, state_index, st_busy);
     return 1;
 }
 
 // ---- timeout ---------------------------------------------------------------------------------------------
 
 // Upvalues of a timeout thread's body.
-enum timeout_slot : int { ts_state = 1, ts_func, ts_suspend };
+enum timeout_slot : int { ts_context = 1, ts_state, ts_func, ts_suspend };
 
 // The timer's thread ended its function: stack = [func].
 int timeout_done(lua_State* co, int, lua_KContext) {
@@ -406,7 +400,8 @@ int timeout_done(lua_State* co, int, lua_KContext) {
     const int state = lua_upvalueindex(ts_state);
     lua_rawgeti(co, state, st_session_coroutine_id);
     lua_pushvalue(co, 1);
-    bool plain = lua_rawget(co, -2) == LUA_TNIL && !state_true_at(co, state, st_tracing);
+    auto* l = static_cast<snlua*>(lua_touserdata(co, lua_upvalueindex(ts_context)));
+    bool plain = lua_rawget(co, -2) == LUA_TNIL && !l->scalars.flag_at(st_tracing);
     lua_pop(co, 2);
     if (!plain) {
         push_internal(co, state, "release");
@@ -439,10 +434,11 @@ int l_timeout(lua_State* L) {
     lua_settop(L, 2);
     lua_Integer session = start_timeout(L, 1);
     lua_State* co = lua_newthread(L);   // 3
+    lua_pushvalue(L, lua_upvalueindex(as_context));
     lua_pushvalue(L, state_index);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, lua_upvalueindex(as_suspend));
-    lua_pushcclosure(L, timeout_entry, 3);
+    lua_pushcclosure(L, timeout_entry, 4);
     lua_xmove(L, co, 1);
     lua_pushinteger(L, session);   // 4
     set_in(L, st_session_id_coroutine, 4, 3);
@@ -527,8 +523,6 @@ int api_new(lua_State* L) {
         {st_fork_queue, LUA_TTABLE},      {st_fork_body, LUA_TTABLE},
         {st_pool, LUA_TTABLE},            {st_pooled_entry, LUA_TFUNCTION},
         {st_internal, LUA_TTABLE},        {st_trace, LUA_TFUNCTION},
-        {st_fork_head, LUA_TNUMBER},      {st_fork_tail, LUA_TNUMBER},
-        {st_careful, LUA_TBOOLEAN},       {st_tracing, LUA_TBOOLEAN},
     };
     for (const auto& r : required) {
         if (lua_rawgeti(L, 1, r.slot) != r.type)

@@ -48,7 +48,8 @@ enum arg : int { arg_type = 1, arg_msg, arg_size, arg_session, arg_source, arg_c
 void set_state(lua_State* L, int n) { lua_rawseti(L, lua_upvalueindex(slot_state), n); }
 
 
-bool state_true(lua_State* L, int n) { return state_true_at(L, lua_upvalueindex(slot_state), n); }
+static_assert(slot_context == 1 && lua_upvalueindex(slot_state) == state_index,
+              "the dispatcher is a closure over insert_context's [snlua, S] (state_flag reads its snlua)");
 
 // The whole message goes to skynet.lua's dispatch_message.
 int fallback(lua_State* L) {
@@ -93,7 +94,7 @@ void set_field(lua_State* L, int table_slot, int key_index, int value_index) {
 
 // Queued wakeups, errors and forks are skynet.lua's to serve.
 int after_message(lua_State* L) {
-    if (state_true(L, st_busy)) {
+    if (state_flag(L, st_busy)) {
         lua_pushvalue(L, lua_upvalueindex(slot_pending));
         lua_call(L, 0, 0);
     }
@@ -103,7 +104,7 @@ int after_message(lua_State* L) {
 int l_dispatch(lua_State* L) {
     auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(slot_context)));
     lua_settop(L, arg_count);
-    if (l->profiled > 0 || state_true(L, st_tracing)) return fallback(L);
+    if (l->profiled > 0 || l->scalars.flag_at(st_tracing)) return fallback(L);
     int type = int(lua_tointeger(L, arg_type));
     int co_index = 0;
     lua_State* co = nullptr;
@@ -183,12 +184,6 @@ int l_new(lua_State* L) {
     for (int i = 2; i <= 4; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
     for (int i = 5; i < nparams; ++i) luaL_checktype(L, i, LUA_TTABLE);
     luaL_checktype(L, nparams, LUA_TFUNCTION);
-    // skynet.lua makes S with a table constructor listing every slot, so all of them are in the array part
-    // and the writes above never allocate.  The flags must be booleans from the start; anything else is a
-    // broken contract.
-    if (lua_rawgeti(L, 1, st_tracing) != LUA_TBOOLEAN || lua_rawgeti(L, 1, st_busy) != LUA_TBOOLEAN)
-        return luaL_error(L, "skynet.dispatcher: S[%d] and S[%d] (tracing, busy) must be booleans", st_tracing,
-                          st_busy);
     insert_context(L, nparams);
     lua_pushliteral(L, "dispatch");
     lua_pushliteral(L, "trace");

@@ -12,7 +12,8 @@ namespace skynet::sched {
 namespace {
 
 enum pooled_slot : int {
-    ps_session_coroutine_id = 1,
+    ps_context = 1,   // the snlua (light userdata)
+    ps_session_coroutine_id,
     ps_session_coroutine_address,
     ps_pool,
     ps_state,     // S
@@ -40,9 +41,7 @@ int pooled_done(lua_State* co, int, lua_KContext) {
     }
     lua_pop(co, 1);
     if (plain) {
-        lua_rawgeti(co, lua_upvalueindex(ps_state), st_tracing);
-        plain = !lua_toboolean(co, -1);
-        lua_pop(co, 1);
+        plain = !static_cast<snlua*>(lua_touserdata(co, lua_upvalueindex(ps_context)))->scalars.flag_at(st_tracing);
     }
     if (plain) {
         lua_pushvalue(co, 2);
@@ -83,7 +82,7 @@ int pooled_start(lua_State* co) {
 int pooled_entry_new(lua_State* L) {
     for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
     luaL_checktype(L, 5, LUA_TFUNCTION);
-    lua_settop(L, ps_release);
+    insert_context(L, 5);
     lua_pushliteral(L, "SUSPEND");
     lua_pushcclosure(L, pooled_start, ps_count);
     return 1;

@@ -14,11 +14,6 @@ namespace {
 
 // Every function made here is a closure over [snlua, S] (scheduler_shared.h's context, get_state...).
 
-void set_state_bool(lua_State* L, int n, bool v) {
-    lua_pushboolean(L, v);
-    lua_rawseti(L, state_index, n);
-}
-
 // A queue (its head and tail slots) holds something.
 bool queued(lua_State* L, int head, int tail) { return state_int(L, head) <= state_int(L, tail); }
 
@@ -70,10 +65,10 @@ int l_fork_loop(lua_State* L) {
         lua_pushnil(L);
         lua_rawseti(L, 2, head);
         if (head == tail) {
-            set_state_int_at(L, state_index, st_fork_head, 1);
-            set_state_int_at(L, state_index, st_fork_tail, 0);
+            set_state_int(L, st_fork_head, 1);
+            set_state_int(L, st_fork_tail, 0);
         } else {
-            set_state_int_at(L, state_index, st_fork_head, head + 1);
+            set_state_int(L, st_fork_head, head + 1);
         }
         lua_pushvalue(L, 3);
         lua_rawseti(L, state_index, st_running_thread);
@@ -114,7 +109,7 @@ void run_forks(lua_State* L) {
     for (;;) {
         int function_slot;
         if (state_flag(L, st_flush)) {
-            set_state_bool(L, st_flush, false);
+            set_state_flag(L, st_flush, false);
             function_slot = st_dispatch_wakeup;
         } else if (queued(L, st_fork_head, st_fork_tail)) {
             function_slot = st_fork_loop;
@@ -128,8 +123,8 @@ void run_forks(lua_State* L) {
             continue;
         }
     }
-    set_state_int_at(L, state_index, st_fork_head, 1);
-    set_state_int_at(L, state_index, st_fork_tail, 0);
+    set_state_int(L, st_fork_head, 1);
+    set_state_int(L, st_fork_tail, 0);
 }
 
 // What follows a message's handling, on (ok, err) at the top: a request whose unpack failed is answered,
@@ -176,7 +171,7 @@ int l_dispatch_pending(lua_State* L) {
         lua_pushnil(L);
     }
     // forks queued from here on set it again: at worst one more call that finds nothing to do
-    set_state_bool(L, st_busy, false);
+    set_state_flag(L, st_busy, false);
     return finish(L);
 }
 
@@ -224,6 +219,43 @@ int l_resume(lua_State* L) {
     return lua_gettop(L);
 }
 
+// S's metatable: skynet.lua leaves the scalar slots empty, so Lua code reading or writing them comes here,
+// to the values the C functions keep in the snlua (sched_scalars.h).  Both are closures over [snlua].
+scalars::kind scalar_slot(lua_State* L, lua_Integer* n) {
+    if (!lua_isinteger(L, 2)) return scalars::not_scalar;
+    *n = lua_tointeger(L, 2);
+    return *n >= 0 && *n <= scalars::last ? scalars::kind_of(int(*n)) : scalars::not_scalar;
+}
+
+// __index(S, k)
+int l_state_get(lua_State* L) {
+    lua_Integer n = 0;
+    switch (scalar_slot(L, &n)) {
+    case scalars::flag: lua_pushboolean(L, context(L)->scalars.flag_at(int(n))); return 1;
+    case scalars::index: lua_pushinteger(L, context(L)->scalars.at(int(n))); return 1;
+    case scalars::not_scalar: break;
+    }
+    return 0;
+}
+
+// __newindex(S, k, v)
+int l_state_set(lua_State* L) {
+    lua_settop(L, 3);
+    lua_Integer n = 0;
+    switch (scalar_slot(L, &n)) {
+    case scalars::flag: context(L)->scalars.set_flag(int(n), lua_toboolean(L, 3)); return 0;
+    case scalars::index:
+        if (!lua_isinteger(L, 3))
+            return luaL_error(L, "skynet.lua's S[%d] is a queue index: it takes an integer, not %s", int(n),
+                              luaL_typename(L, 3));
+        context(L)->scalars.set(int(n), lua_tointeger(L, 3));
+        return 0;
+    case scalars::not_scalar: break;
+    }
+    lua_rawset(L, 1);
+    return 0;
+}
+
 }  // namespace
 
 int resume_task(lua_State* L, snlua* l, int state, int co_index, lua_State* co, int nargs, bool* ok) {
@@ -258,6 +290,19 @@ int scheduler_new(lua_State* L) {
     if (lua_rawlen(L, 1) < lua_Unsigned(st_last))
         return luaL_error(L, "skynet.dispatcher.scheduler: S must list its %d slots", int(st_last));
     insert_context(L, 1);   // [context, S]
+    for (int n = scalars::first; n <= scalars::last; ++n) {
+        if (scalars::kind_of(n) != scalars::not_scalar && lua_rawgeti(L, 2, n) != LUA_TNIL)
+            return luaL_error(L, "skynet.dispatcher.scheduler: S[%d] must be empty (the snlua keeps it)", n);
+        lua_settop(L, 2);
+    }
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, l_state_get, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, l_state_set, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, 2);
     static const struct { lua_CFunction f; int slot; } made[] = {
         {l_suspend, st_suspend},
         {l_dispatch_message, st_dispatch_message},

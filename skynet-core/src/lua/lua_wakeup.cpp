@@ -27,18 +27,17 @@ enum wake_slot : int {
 // Takes the first entry of a queue (slots head/tail of S) onto the stack; false when it is empty.  A pop
 // that empties the queue rewinds it to 1, 0.
 bool pop_queue(lua_State* L, int queue_slot, int head_slot, int tail_slot) {
-    const int state = lua_upvalueindex(ws_state);
-    lua_Integer head = state_int_at(L, state, head_slot), tail = state_int_at(L, state, tail_slot);
+    lua_Integer head = state_int(L, head_slot), tail = state_int(L, tail_slot);
     if (head > tail) return false;
     const int queue = lua_upvalueindex(queue_slot);
     lua_rawgeti(L, queue, head);
     lua_pushnil(L);
     lua_rawseti(L, queue, head);
     if (head == tail) {
-        set_state_int_at(L, state, head_slot, 1);
-        set_state_int_at(L, state, tail_slot, 0);
+        set_state_int(L, head_slot, 1);
+        set_state_int(L, tail_slot, 0);
     } else {
-        set_state_int_at(L, state, head_slot, head + 1);
+        set_state_int(L, head_slot, head + 1);
     }
     return true;
 }
@@ -124,7 +123,7 @@ int l_wake_loop(lua_State* L) {
         lua_pushvalue(L, 1);
         if (lua_rawget(L, session_id_coroutine) != LUA_TTHREAD) continue;
         lua_insert(L, 1);   // co, session
-        if (!error_reply && state_true_at(L, lua_upvalueindex(ws_state), st_tracing)) {
+        if (!error_reply && state_flag(L, st_tracing)) {
             // the "resume" trace line of a traced thread (lazy/trace.lua)
             push_internal(L, lua_upvalueindex(ws_state), "trace_resume");
             lua_pushvalue(L, 1);
@@ -146,9 +145,6 @@ int l_wake_loop(lua_State* L) {
 int wake_loop_new(lua_State* L) {
     for (int i = 1; i <= 5; ++i) luaL_checktype(L, i, LUA_TTABLE);
     for (int i = 6; i <= 7; ++i) luaL_checktype(L, i, LUA_TFUNCTION);
-    if (lua_rawgeti(L, 1, st_wake_head) != LUA_TNUMBER || lua_rawgeti(L, 1, st_err_tail) != LUA_TNUMBER)
-        return luaL_error(L, "skynet.dispatcher: S[%d..%d] must hold the queue indexes", st_wake_head,
-                          st_err_tail);
     insert_context(L, 7);
     lua_pushliteral(L, "BREAK");
     lua_pushcclosure(L, l_wake_loop, ws_count);
@@ -190,7 +186,7 @@ int wait_resumed(lua_State* L, int, lua_KContext) {
 
 int l_wait(lua_State* L) {
     const int state = lua_upvalueindex(wt_state);
-    if (state_true_at(L, state, st_careful) || state_true_at(L, state, st_tracing)) {
+    if (state_flag(L, st_careful) || state_flag(L, st_tracing)) {
         int n = lua_gettop(L);
         push_internal(L, state, "lua_wait");
         lua_insert(L, 1);
@@ -232,8 +228,6 @@ int l_wait(lua_State* L) {
 // wait(S, session_id_coroutine, sleep_session, wait_token) -> skynet.wait
 int wait_new(lua_State* L) {
     for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
-    if (lua_rawgeti(L, 1, st_careful) != LUA_TBOOLEAN)
-        return luaL_error(L, "skynet.dispatcher: S[%d] (careful) must be a boolean", st_careful);
     insert_context(L, 4);
     lua_pushliteral(L, "SUSPEND");
     lua_pushcclosure(L, l_wait, wt_count);

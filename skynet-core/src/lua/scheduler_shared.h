@@ -5,10 +5,7 @@
 #include <cstring>
 
 #include "lua/builtin_modules.h"
-
-namespace skynet {
-class snlua;
-}
+#include "lua/snlua.h"
 
 namespace skynet::sched {
 
@@ -57,25 +54,13 @@ enum state_slot : int {
     st_last = st_lib_dir,
 };
 
-// Whether S[n] is true (S at state_index: an upvalue index, say).
+// Whether S[n] is true, for a slot S keeps itself (S at state_index: an upvalue index, say).  The scalar
+// slots are the snlua's (sched_scalars.h).
 inline bool state_true_at(lua_State* L, int state_index, int n) {
     lua_rawgeti(L, state_index, n);
     bool v = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
-}
-
-// S[n] as an integer, and S[n] = v (S at state_index).
-inline lua_Integer state_int_at(lua_State* L, int state_index, int n) {
-    lua_rawgeti(L, state_index, n);
-    lua_Integer v = lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-inline void set_state_int_at(lua_State* L, int state_index, int n, lua_Integer v) {
-    lua_pushinteger(L, v);
-    lua_rawseti(L, state_index, n);
 }
 
 // Pushes a thread for a new task: the last parked one of the pool at pool_index, or a new thread whose
@@ -147,9 +132,17 @@ inline snlua* context(lua_State* L) { return static_cast<snlua*>(lua_touserdata(
 // Pushes S[n] and returns its type.
 inline int get_state(lua_State* L, int n) { return lua_rawgeti(L, state_index, n); }
 
-inline bool state_flag(lua_State* L, int n) { return state_true_at(L, state_index, n); }
+// S[n] as a flag or an integer: a scalar slot from the snlua, any other from S.
+inline bool state_flag(lua_State* L, int n) {
+    if (scalars::kind_of(n) != scalars::not_scalar) return context(L)->scalars.flag_at(n);
+    return state_true_at(L, state_index, n);
+}
 
-inline lua_Integer state_int(lua_State* L, int n) { return state_int_at(L, state_index, n); }
+inline lua_Integer state_int(lua_State* L, int n) { return context(L)->scalars.at(n); }
+
+inline void set_state_int(lua_State* L, int n, lua_Integer v) { context(L)->scalars.set(n, v); }
+
+inline void set_state_flag(lua_State* L, int n, bool v) { context(L)->scalars.set_flag(n, v); }
 
 // The constructors the module table skynet.dispatcher offers besides `new` (the dispatcher itself).
 int pooled_entry_new(lua_State* L);   // lua_pooled.cpp

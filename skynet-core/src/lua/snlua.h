@@ -8,6 +8,7 @@
 #include <lua.hpp>
 
 #include "core/service.h"
+#include "lua/sched_scalars.h"
 
 namespace skynet {
 
@@ -38,6 +39,8 @@ public:
     std::atomic<lua_State*> active{nullptr};
     // Coroutines between profile.start and profile.stop; while 0, resume skips the CPU accounting.
     int profiled = 0;
+    // skynet.lua's S: its scalar slots (sched_scalars.h)
+    sched::scalars scalars;
 
     size_t memory() const { return mem_; }
     // While positive the memory limit is not enforced: the dispatcher lifts it while it handles a thread
