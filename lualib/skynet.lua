@@ -39,8 +39,12 @@ local cresume = profile.resume or coroutine.resume
 ---------------------------------------------------------------------------------------------------
 -- Scheduler state
 
--- session (allocated by us) -> the thread waiting for it, or "BREAK" when its answer must be dropped
-local session_id_coroutine = {}
+-- session (allocated by us) -> the thread waiting for it, or "BREAK" when its answer must be dropped; and
+-- session of a pending call -> the address called, which lets "service down" fail the right calls.  Both
+-- are kept by the snlua (a call inserts and removes a session in each, which Lua tables made costly); these
+-- are views of them, and session_anchors keeps their threads and named addresses alive (session_table.h).
+local session_anchors = {}
+local session_id_coroutine, watching_session = dispatcher.sessions(session_anchors)
 -- thread handling a request -> the request's session / source (the session is cleared once answered)
 local session_coroutine_id = {}
 local session_coroutine_address = {}
@@ -52,8 +56,6 @@ local unresponse = {}
 local sleep_session = {}
 -- token of a skynet.wait -> its session: nothing ever answers those, so killing the thread frees them
 local wait_token = {}
--- session of a pending call -> the address called; lets "service down" fail the right calls
-local watching_session = {}
 
 -- Three FIFO queues kept as head/tail indexed arrays so that push and pop are O(1).  A pop that empties
 -- a queue rewinds it to 1, 0 at once: in a chain of wakeups (or forks that fork) the queue never looks
@@ -101,7 +103,7 @@ local DISPATCH_WAKEUP <const> = 29
 local CALLBACK <const> = 34
 local S = {
     nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,   -- RUNNING, UNPACKING; 3..11 are the snlua's
-    proto, session_id_coroutine, session_coroutine_id, session_coroutine_address, session_coroutine_tracetag,
+    proto, session_anchors, session_coroutine_id, session_coroutine_address, session_coroutine_tracetag,
     watching_session, sleep_session, wakeup_queue, fork_queue, fork_body, coroutine_pool,
     false,   -- POOLED_ENTRY, set below
     I, c.trace, false, nil,   -- FLUSH (27) is the snlua's
@@ -125,13 +127,13 @@ S[POOLED_ENTRY] = pooled_entry
 -- Serves the wakeup queue, then the error queue, whenever a thread suspends (spec §3.6).  A woken
 -- thread gets (false, "BREAK", nil, session) and its session is left as "BREAK" (its timer, if any, still
 -- fires and the answer is dropped); a thread whose call failed gets (false, nil, nil, session).
-S[DISPATCH_WAKEUP] = dispatcher.wake_loop(S, wakeup_queue, error_queue, sleep_session, session_id_coroutine,
+S[DISPATCH_WAKEUP] = dispatcher.wake_loop(S, wakeup_queue, error_queue, sleep_session, session_anchors,
     suspend, cresume)
 
 -- The callback of skynet.start: the two cases that are nearly every message (a response to a waiting
 -- thread, a request for a protocol with a dispatch function) in C, the rest through dispatch_message.
 S[CALLBACK] = dispatcher.new(S, dispatch_message, finish_message, dispatch_pending, proto, coroutine_pool,
-    session_id_coroutine, session_coroutine_id, session_coroutine_address, pooled_entry)
+    session_anchors, session_coroutine_id, session_coroutine_address, pooled_entry)
 skynet.dispatch_message = dispatch_message
 
 -- send, call, ret, retpack, fork, wakeup, timeout, sleep, yield, wait; and skynet.core's functions that are
@@ -139,7 +141,7 @@ skynet.dispatch_message = dispatch_message
 for name, f in pairs(dispatcher.api(S)) do
     skynet[name] = f
 end
-skynet.wait = dispatcher.wait(S, session_id_coroutine, sleep_session, wait_token)
+skynet.wait = dispatcher.wait(S, session_anchors, sleep_session, wait_token)
 
 skynet.now = c.now
 skynet.hpc = c.hpc

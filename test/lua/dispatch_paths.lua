@@ -186,6 +186,94 @@ local function ping_pong(rounds, setup, teardown)
     return count
 end
 
+-- dispatcher.sessions makes views of this service's own pending sessions: the cases below use negative
+-- sessions, which the core never hands out, and take them out again.
+test.case("session_id_coroutine and watching_session are views of the snlua's entries", function()
+    local anchors = {}
+    local waiting, watching = require "skynet.dispatcher".sessions(anchors)
+    local co = coroutine.create(function() end)
+    waiting[-5] = co
+    test.eq(waiting[-5], co, "a thread")
+    local function anchored()
+        local n = 0
+        for _ in pairs(anchors) do
+            n = n + 1
+        end
+        return n
+    end
+    test.eq(anchored(), 1, "anchored")
+    waiting[-5] = "BREAK"
+    test.eq(waiting[-5], "BREAK", "broken")
+    test.eq(anchored(), 0, "a broken session holds no thread")
+    waiting[-5] = nil
+    test.eq(waiting[-5], nil, "removed")
+    test.eq(waiting.x, nil, "a key that is no session")
+    test.eq(rawget(waiting, -5), nil, "the proxy itself stays empty")
+    -- values and keys a session table cannot hold
+    test.raises('session_id_coroutine: a value is a thread or "BREAK" (got number)', function() waiting[-5] = 42 end)
+    test.raises("session_id_coroutine: a key is a session, a 32-bit integer (got string)",
+        function() waiting.x = co end)
+    test.raises("watching_session: a key is a session, a 32-bit integer (got an integer out of range)",
+        function() watching[1 << 40] = 1 end)
+    test.eq(waiting[-5], nil, "a refused write changes nothing")
+    -- a watched address is a handle or, anchored, anything else (a name)
+    watching[-6] = 0x10
+    test.eq(watching[-6], 16, "a handle")
+    watching[-6] = ".name"
+    test.eq(watching[-6], ".name", "a name")
+    test.eq(waiting[-6], nil, "a watch is no waiter")
+    watching[-6] = nil
+    test.eq(watching[-6], nil, "unwatched")
+    test.eq(anchored(), 0, "the name's anchor released")
+    -- pairs: the entries present; one removed before it is reached is skipped
+    for s = -9, -7 do
+        waiting[s] = co
+    end
+    local seen = 0
+    for s, v in pairs(waiting) do
+        if s < 0 then
+            seen = seen + 1
+            test.eq(v, co, "value of " .. s)
+            for other = -9, -7 do
+                waiting[other] = nil
+            end
+        end
+    end
+    test.eq(seen, 1, "the entries removed during the walk were not visited")
+    test.eq(getmetatable(waiting), "scheduler", "the metatable is protected")
+end)
+
+test.case("a thread waiting on a session survives a collection with no other reference", function()
+    local token = {}
+    local woken = false
+    skynet.fork(function()
+        skynet.wait(token)
+        woken = true
+    end)
+    skynet.yield()   -- the fork waits now; only the session keeps its thread
+    collectgarbage()
+    collectgarbage()
+    test.eq(skynet.wakeup(token), true, "still waiting")
+    skynet.yield()
+    test.eq(woken, true, "resumed after the collection")
+end)
+
+test.case("calls beside a session that stays pending for long all come back", function()
+    local before = skynet.task()
+    local token = {}
+    skynet.fork(function() skynet.wait(token) end)
+    skynet.yield()
+    for i = 1, 200 do
+        local a = skynet.call(server, "lua", "echo", i)
+        if a ~= i then
+            test.eq(a, i, "answer " .. i)
+        end
+    end
+    test.eq(skynet.wakeup(token), true, "the long wait is still there")
+    skynet.yield()
+    test.eq(skynet.task(), before, "nothing left waiting")
+end)
+
 -- Last: once a thread is traced, the service stays in the traced (Lua) paths for good.
 test.case("a long wait/wakeup chain is served in one loop, also while a thread is profiled or traced", function()
     local none = function() end

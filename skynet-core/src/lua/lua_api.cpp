@@ -14,6 +14,7 @@
 #include "core/node.h"
 #include "lua/lua_seri.h"
 #include "lua/scheduler_shared.h"
+#include "lua/session_table.h"
 #include "lua/snlua.h"
 
 namespace skynet::sched {
@@ -28,8 +29,11 @@ enum api_slot : int {
     as_id_key,        // "id", "pack", "unpack": a protocol's fields, read with the keys interned once
     as_pack_key,
     as_unpack_key,
-    as_count = as_unpack_key,
+    as_anchors,       // S[st_session_anchors]: the Lua array of session_table.h
+    as_count = as_anchors,
 };
+
+constexpr int anchors = lua_upvalueindex(as_anchors);
 
 constexpr int PTYPE_RESPONSE = 1;
 constexpr int PTYPE_ERROR = 7;
@@ -198,7 +202,7 @@ int l_send(lua_State* L) {
 // The continuation after the yield: stack = [addr, typename, p, session, ok, msg, sz, ...].
 int call_resumed(lua_State* L, int, lua_KContext) {
     lua_settop(L, 7);
-    set_in(L, st_watching_session, 4, 0);
+    unwatch_session(L, context(L), anchors, int32_t(lua_tointeger(L, 4)));
     if (!lua_toboolean(L, 5)) return luaL_error(L, "call failed");
     get_field(L, 3, as_unpack_key);
     lua_pushvalue(L, 6);
@@ -245,9 +249,9 @@ int l_call(lua_State* L) {
     lua_settop(L, 3);
     lua_pushinteger(L, r);   // 4: session
     // watching_session[session] = addr; session_id_coroutine[session] = S[RUNNING]
-    set_in(L, st_watching_session, 4, 1);
+    watch_session(L, l, anchors, r, 1);
     get_state(L, st_running_thread);
-    set_in(L, st_session_id_coroutine, 4, 5);
+    wait_on(L, l, anchors, r, 5);
     lua_pop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(as_suspend));
     return lua_yieldk(L, 1, 0, call_resumed);
@@ -441,7 +445,7 @@ int l_timeout(lua_State* L) {
     lua_pushcclosure(L, timeout_entry, 4);
     lua_xmove(L, co, 1);
     lua_pushinteger(L, session);   // 4
-    set_in(L, st_session_id_coroutine, 4, 3);
+    wait_on(L, context(L), anchors, int32_t(session), 3);
     if (get_state(L, st_timeout_traceback) == LUA_TTABLE) {
         // skynet.lua's note_timeout(co, ti) records where the timer was set
         lua_pop(L, 1);
@@ -488,14 +492,13 @@ int l_sleep(lua_State* L) {
     lua_pushinteger(L, session);   // 3
     if (get_in(L, st_sleep_session, 2) != LUA_TNIL) {
         // the timer is already armed: its answer must not look like an unknown session
-        lua_pushliteral(L, "BREAK");
-        set_in(L, st_session_id_coroutine, 3, lua_gettop(L));
+        break_session(L, context(L), anchors, int32_t(session));
         return luaL_error(L, "token duplicative");
     }
     lua_pop(L, 1);
     trace_running(L, "sleep", 2);
     get_state(L, st_running_thread);   // 4
-    set_in(L, st_session_id_coroutine, 3, 4);
+    wait_on(L, context(L), anchors, int32_t(session), 4);
     set_in(L, st_sleep_session, 2, 3);
     lua_settop(L, 3);
     lua_pushvalue(L, lua_upvalueindex(as_suspend));
@@ -516,9 +519,9 @@ int api_new(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     // every slot the functions read must be in place: the tables and Lua functions skynet.lua provides
     static const struct { int slot; int type; } required[] = {
-        {st_proto, LUA_TTABLE},           {st_session_id_coroutine, LUA_TTABLE},
+        {st_proto, LUA_TTABLE},           {st_session_anchors, LUA_TTABLE},
         {st_session_coroutine_id, LUA_TTABLE}, {st_session_coroutine_address, LUA_TTABLE},
-        {st_session_coroutine_tracetag, LUA_TTABLE}, {st_watching_session, LUA_TTABLE},
+        {st_session_coroutine_tracetag, LUA_TTABLE},
         {st_sleep_session, LUA_TTABLE},   {st_wakeup_queue, LUA_TTABLE},
         {st_fork_queue, LUA_TTABLE},      {st_fork_body, LUA_TTABLE},
         {st_pool, LUA_TTABLE},            {st_pooled_entry, LUA_TFUNCTION},
@@ -541,6 +544,7 @@ int api_new(lua_State* L) {
     lua_pushliteral(L, "id");
     lua_pushliteral(L, "pack");
     lua_pushliteral(L, "unpack");
+    lua_rawgeti(L, 3, st_session_anchors);
     luaL_setfuncs(L, functions, as_count);
     return 1;
 }

@@ -11,6 +11,7 @@
 // one small table, skynet.lua's `S`, read and written here by index (scheduler_shared.h).  The module's
 // other constructors are in lua_pooled.cpp (the pooled threads' body) and lua_wakeup.cpp (wakeups, wait).
 #include "lua/scheduler_shared.h"
+#include "lua/session_table.h"
 #include "lua/snlua.h"
 
 namespace skynet {
@@ -28,7 +29,7 @@ enum slot : int {
     slot_pending,                 // dispatch_pending(): serves queued wakeups, errors and forks; raises on errors
     slot_proto,                   // proto
     slot_pool,                    // coroutine_pool
-    slot_session_id_coroutine,    // session_id_coroutine
+    slot_session_anchors,         // session_anchors (session_table.h)
     slot_session_coroutine_id,    // session_coroutine_id
     slot_session_coroutine_address,
     slot_pooled_entry,            // the body of a new pooled thread (skynet.lua's pooled_entry)
@@ -113,12 +114,10 @@ int l_dispatch(lua_State* L) {
         // skynet.lua: co = session_id_coroutine[session]; session_id_coroutine[session] = nil;
         // running_thread = co; suspend(co, cresume(co, true, msg, sz, session))
         lua_Integer session = lua_tointeger(L, arg_session);
-        int table = lua_upvalueindex(slot_session_id_coroutine);
-        if (lua_rawgeti(L, table, session) != LUA_TTHREAD) return fallback(L);   // unknown or BREAK
+        if (!take_waiting(L, l, lua_upvalueindex(slot_session_anchors), int32_t(session), false))
+            return fallback(L);   // unknown or BREAK
         co_index = arg_count + 1;
         co = lua_tothread(L, co_index);
-        lua_pushnil(L);
-        lua_rawseti(L, table, session);
         lua_pushvalue(L, co_index);
         set_state(L, st_running_thread);
         // true, msg, sz, session go straight onto the thread's stack
@@ -176,7 +175,7 @@ int l_dispatch(lua_State* L) {
 }
 
 // dispatcher(S, dispatch_message, finish_message, dispatch_pending, proto, coroutine_pool,
-//            session_id_coroutine, session_coroutine_id, session_coroutine_address, pooled_entry) -> callback
+//            session_anchors, session_coroutine_id, session_coroutine_address, pooled_entry) -> callback
 // (suspend is S[st_suspend]).
 int l_new(lua_State* L) {
     constexpr int nparams = slot_pooled_entry - 1;
@@ -199,7 +198,7 @@ int l_new(lua_State* L) {
 // { new = dispatcher(...), pooled_entry = pooled_entry(...), wake_loop = wake_loop(...), wait = wait(...),
 //   api = api(S), scheduler = scheduler(S), service = service(S) }
 extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 8);
     lua_pushcfunction(L, skynet::l_new);
     lua_setfield(L, -2, "new");
     lua_pushcfunction(L, skynet::sched::pooled_entry_new);
@@ -214,5 +213,7 @@ extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
     lua_setfield(L, -2, "scheduler");
     lua_pushcfunction(L, skynet::sched::service_new);
     lua_setfield(L, -2, "service");
+    lua_pushcfunction(L, skynet::sched::sessions_new);
+    lua_setfield(L, -2, "sessions");
     return 1;
 }

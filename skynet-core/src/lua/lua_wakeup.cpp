@@ -1,5 +1,6 @@
 // skynet.dispatcher.wake_loop and skynet.dispatcher.wait: waiting and waking in C (docs/core-boundary.md).
 #include "lua/scheduler_shared.h"
+#include "lua/session_table.h"
 #include "lua/snlua.h"
 
 namespace skynet::sched {
@@ -17,7 +18,7 @@ enum wake_slot : int {
     ws_wakeup_queue,
     ws_error_queue,
     ws_sleep_session,
-    ws_session_id_coroutine,
+    ws_session_anchors,      // session_anchors (session_table.h)
     ws_suspend,              // suspend(co, ok, ...)
     ws_resume,               // profile.resume: used while a coroutine is profiled, for its accounting
     ws_break,                // the string "BREAK"
@@ -107,7 +108,7 @@ bool wake_thread(lua_State* L, snlua* l, bool error_reply) {
 int l_wake_loop(lua_State* L) {
     auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(ws_context)));
     const int sleep_session = lua_upvalueindex(ws_sleep_session);
-    const int session_id_coroutine = lua_upvalueindex(ws_session_id_coroutine);
+    const int anchors = lua_upvalueindex(ws_session_anchors);
     for (;;) {
         lua_settop(L, 0);
         bool error_reply = false;
@@ -119,9 +120,10 @@ int l_wake_loop(lua_State* L) {
         } else {
             return 0;
         }
-        // session at 1: co = session_id_coroutine[session]
-        lua_pushvalue(L, 1);
-        if (lua_rawget(L, session_id_coroutine) != LUA_TTHREAD) continue;
+        // session at 1: co = session_id_coroutine[session].  A wakeup leaves "BREAK" (the timer, if any,
+        // still fires and its answer must be dropped); an error reply takes the session out.
+        if (!lua_isinteger(L, 1)) continue;
+        if (!take_waiting(L, l, anchors, int32_t(lua_tointeger(L, 1)), !error_reply)) continue;
         lua_insert(L, 1);   // co, session
         if (!error_reply && state_flag(L, st_tracing)) {
             // the "resume" trace line of a traced thread (lazy/trace.lua)
@@ -129,18 +131,13 @@ int l_wake_loop(lua_State* L) {
             lua_pushvalue(L, 1);
             lua_call(L, 1, 0);
         }
-        // a wakeup leaves "BREAK" (the timer, if any, still fires and its answer must be dropped); an
-        // error reply takes the session out
-        lua_pushvalue(L, 2);
-        if (error_reply) lua_pushnil(L); else lua_pushvalue(L, lua_upvalueindex(ws_break));
-        lua_rawset(L, session_id_coroutine);
         if (!wake_thread(L, l, error_reply)) return lua_gettop(L);
     }
 }
 
 }  // namespace
 
-// wake_loop(S, wakeup_queue, error_queue, sleep_session, session_id_coroutine, suspend, resume)
+// wake_loop(S, wakeup_queue, error_queue, sleep_session, session_anchors, suspend, resume)
 //   -> dispatch_wakeup
 int wake_loop_new(lua_State* L) {
     for (int i = 1; i <= 5; ++i) luaL_checktype(L, i, LUA_TTABLE);
@@ -160,7 +157,7 @@ namespace {
 enum wait_slot : int {
     wt_context = 1,           // the snlua (light userdata)
     wt_state,                 // S
-    wt_session_id_coroutine,
+    wt_session_anchors,       // session_anchors (session_table.h)
     wt_sleep_session,
     wt_wait_token,
     wt_suspend,               // the string "SUSPEND"
@@ -178,9 +175,7 @@ int wait_resumed(lua_State* L, int, lua_KContext) {
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     lua_rawset(L, lua_upvalueindex(wt_sleep_session));
-    lua_pushvalue(L, 2);
-    lua_pushnil(L);
-    lua_rawset(L, lua_upvalueindex(wt_session_id_coroutine));
+    stop_waiting(L, context(L), lua_upvalueindex(wt_session_anchors), int32_t(lua_tointeger(L, 2)));
     return 0;
 }
 
@@ -210,9 +205,9 @@ int l_wait(lua_State* L) {
     if (lua_rawget(L, lua_upvalueindex(wt_sleep_session)) != LUA_TNIL) return luaL_error(L, "token duplicative");
     lua_pop(L, 1);
     // session_id_coroutine[session] = S[RUNNING]; sleep_session[token] = session; wait_token[token] = session
-    lua_pushvalue(L, 2);
     lua_rawgeti(L, state, st_running_thread);
-    lua_rawset(L, lua_upvalueindex(wt_session_id_coroutine));
+    wait_on(L, l, lua_upvalueindex(wt_session_anchors), int32_t(session), lua_gettop(L));
+    lua_pop(L, 1);
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 2);
     lua_rawset(L, lua_upvalueindex(wt_sleep_session));
@@ -225,7 +220,7 @@ int l_wait(lua_State* L) {
 
 }  // namespace
 
-// wait(S, session_id_coroutine, sleep_session, wait_token) -> skynet.wait
+// wait(S, session_anchors, sleep_session, wait_token) -> skynet.wait
 int wait_new(lua_State* L) {
     for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
     insert_context(L, 4);

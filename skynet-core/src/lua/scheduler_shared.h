@@ -24,7 +24,7 @@ enum state_slot : int {
     st_fork_head,   // the fork queue's first and last index
     st_fork_tail,
     st_proto,
-    st_session_id_coroutine,
+    st_session_anchors,    // the Lua array of session_table.h (session_id_coroutine is the snlua's)
     st_session_coroutine_id,
     st_session_coroutine_address,
     st_session_coroutine_tracetag,
@@ -151,5 +151,6 @@ int wait_new(lua_State* L);           // lua_wakeup.cpp
 int api_new(lua_State* L);            // lua_api.cpp
 int scheduler_new(lua_State* L);      // lua_scheduler.cpp
 int service_new(lua_State* L);        // lua_service.cpp
+int sessions_new(lua_State* L);       // lua_sessions.cpp
 
 }  // namespace skynet::sched

@@ -8,6 +8,7 @@
 #include <lua.hpp>
 
 #include "core/service.h"
+#include "lua/pending_sessions.h"
 #include "lua/sched_scalars.h"
 
 namespace skynet {
@@ -41,6 +42,10 @@ public:
     int profiled = 0;
     // skynet.lua's S: its scalar slots (sched_scalars.h)
     sched::scalars scalars;
+    // skynet.lua's session_id_coroutine and watching_session (session_table.h), and the slots of the Lua
+    // array that keeps their threads and named addresses alive
+    sched::pending_sessions pending;
+    sched::anchor_slots anchors;
 
     size_t memory() const { return mem_; }
     // While positive the memory limit is not enforced: the dispatcher lifts it while it handles a thread

@@ -1,0 +1,82 @@
+// The sessions a Lua service waits on (skynet.lua's session_id_coroutine) and the calls it watches
+// (watching_session), kept in C++ by the service's snlua.
+//
+// As Lua tables keyed by session these were the most expensive part of a call: every call inserts a new
+// integer key and removes it again, and Lua's tables rehash (allocate, move every live key, free) whenever
+// an insertion finds no free node.  With one session pending for long, say a skynet.wait, and calls going
+// on beside it, that was a rehash on nearly every call: a two-node hash part puts every integer key in the
+// same main position.  Here an insertion is a probe in an open-addressing table that only grows.
+//
+// A waiting thread must stay reachable for Lua's collector, so the table holds no Lua values itself: the
+// thread sits in a slot of a Lua array (skynet.lua's session_anchors) and the entry holds the slot's
+// number (anchor_slots hands them out).  So does a watched address that is not a handle (a name).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace skynet::sched {
+
+// Slot numbers 1, 2, ... of a Lua array, reused lowest-last-freed first so that the array stays dense.
+class anchor_slots {
+public:
+    uint32_t take() {
+        if (free_.empty()) return ++used_;
+        uint32_t slot = free_.back();
+        free_.pop_back();
+        return slot;
+    }
+    void give(uint32_t slot) { free_.push_back(slot); }
+    // How many slots were ever handed out (the array's length).
+    uint32_t high_water() const { return used_; }
+
+private:
+    std::vector<uint32_t> free_;
+    uint32_t used_ = 0;
+};
+
+class pending_sessions {
+public:
+    enum waiter_kind : uint8_t { no_waiter, waiting_thread, broken };   // broken: skynet.lua's "BREAK"
+    enum watch_kind : uint8_t { no_watch, watch_handle, watch_anchored };
+
+    struct entry {
+        int32_t session;
+        bool used;
+        waiter_kind waiter;
+        watch_kind watch;
+        uint32_t thread;    // the anchor slot of the waiting thread
+        uint32_t watched;   // the handle, or the anchor slot of the address
+    };
+
+    // The entry of a session, or nullptr.
+    entry* find(int32_t session);
+    // The entry of a session, made empty (no waiter, no watch) when there was none.  Pointers to other
+    // entries may move.
+    entry& get_or_add(int32_t session);
+    // Drops the entry when it holds neither a waiter nor a watch.  Pointers to other entries may move.
+    void drop_if_empty(entry* e);
+
+    size_t size() const { return size_; }
+
+    // Calls f(const entry&) for every entry; f must not change the table.
+    template <class F>
+    void for_each(F&& f) const {
+        for (size_t i = 0; i < capacity_; ++i)
+            if (slots_[i].used) f(slots_[i]);
+    }
+
+private:
+    size_t home(int32_t session) const {
+        // Fibonacci hashing: consecutive sessions land far apart
+        return (uint32_t(session) * 0x9E3779B1u) >> (32 - bits_);
+    }
+    void grow();
+
+    std::unique_ptr<entry[]> slots_;
+    size_t capacity_ = 0;   // a power of two, or 0 before the first entry
+    unsigned bits_ = 0;
+    size_t size_ = 0;
+};
+
+}  // namespace skynet::sched
