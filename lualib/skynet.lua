@@ -39,15 +39,18 @@ local cresume = profile.resume or coroutine.resume
 ---------------------------------------------------------------------------------------------------
 -- Scheduler state
 
--- session (allocated by us) -> the thread waiting for it, or "BREAK" when its answer must be dropped; and
--- session of a pending call -> the address called, which lets "service down" fail the right calls.  Both
--- are kept by the snlua (a call inserts and removes a session in each, which Lua tables made costly); these
--- are views of them, and session_anchors keeps their threads and named addresses alive (session_table.h).
+-- Kept by the snlua, which a call or a request would otherwise cost several table operations each
+-- (session_table.h); these four tables are views of its entries:
+--   session_id_coroutine: session (allocated by us) -> the thread waiting for it, or "BREAK" when its
+--     answer must be dropped;
+--   watching_session: session of a pending call -> the address called; lets "service down" fail the
+--     right calls;
+--   session_coroutine_id, session_coroutine_address: thread handling a request -> the request's session
+--     and source (the session is cleared once answered).
+-- session_anchors keeps their threads and named addresses alive.
 local session_anchors = {}
-local session_id_coroutine, watching_session = dispatcher.sessions(session_anchors)
--- thread handling a request -> the request's session / source (the session is cleared once answered)
-local session_coroutine_id = {}
-local session_coroutine_address = {}
+local session_id_coroutine, watching_session, session_coroutine_id, session_coroutine_address =
+    dispatcher.sessions(session_anchors)
 -- thread -> trace tag (string), or false when tracing is forced off for it
 local session_coroutine_tracetag = {}
 -- open response() closures -> the address they answer
@@ -120,8 +123,7 @@ local suspend, dispatch_message, finish_message, dispatch_pending, release = dis
 -- The function every pooled thread runs (skynet.dispatcher.pooled_entry, in C): called as
 -- (body, args...), it runs body(args...), releases the task, appends the thread to coroutine_pool and
 -- yields "SUSPEND"; the next resume(co, body, args...) starts the next task on the same stack.
-local pooled_entry = dispatcher.pooled_entry(session_coroutine_id, session_coroutine_address,
-    coroutine_pool, S, release)
+local pooled_entry = dispatcher.pooled_entry(session_anchors, coroutine_pool, S, release)
 S[POOLED_ENTRY] = pooled_entry
 
 -- Serves the wakeup queue, then the error queue, whenever a thread suspends (spec §3.6).  A woken
@@ -133,7 +135,7 @@ S[DISPATCH_WAKEUP] = dispatcher.wake_loop(S, wakeup_queue, error_queue, sleep_se
 -- The callback of skynet.start: the two cases that are nearly every message (a response to a waiting
 -- thread, a request for a protocol with a dispatch function) in C, the rest through dispatch_message.
 S[CALLBACK] = dispatcher.new(S, dispatch_message, finish_message, dispatch_pending, proto, coroutine_pool,
-    session_anchors, session_coroutine_id, session_coroutine_address, pooled_entry)
+    session_anchors, pooled_entry)
 skynet.dispatch_message = dispatch_message
 
 -- send, call, ret, retpack, fork, wakeup, timeout, sleep, yield, wait; and skynet.core's functions that are

@@ -93,12 +93,12 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     local make = require "skynet.dispatcher".new
     local f = function() end
     local t = {}
-    test.raises("table expected", make, f, f, f, f, t, t, t, t, t, f)
-    test.raises("function expected", make, {}, f, f, t, t, t, t, t, t, f)
-    test.raises("table expected", make, {}, f, f, f, t, t, t, t, 42, f)
-    test.raises("function expected", make, {}, f, f, f, t, t, t, t, t, nil)
+    test.raises("table expected", make, f, f, f, f, t, t, t, f)
+    test.raises("function expected", make, {}, f, f, t, t, t, t, f)
+    test.raises("table expected", make, {}, f, f, f, t, t, 42, f)
+    test.raises("function expected", make, {}, f, f, f, t, t, t, nil)
     -- a well-formed call makes a callback
-    test.eq(type(make({}, f, f, f, t, t, t, t, t, f)), "function")
+    test.eq(type(make({}, f, f, f, t, t, t, f)), "function")
     local wake_loop = require "skynet.dispatcher".wake_loop
     test.raises("function expected", wake_loop, {}, t, t, t, t, f, 1)
     test.eq(type(wake_loop({}, t, t, t, t, f, f)), "function")
@@ -241,6 +241,44 @@ test.case("session_id_coroutine and watching_session are views of the snlua's en
     end
     test.eq(seen, 1, "the entries removed during the walk were not visited")
     test.eq(getmetatable(waiting), "scheduler", "the metatable is protected")
+end)
+
+test.case("session_coroutine_id and session_coroutine_address are views of the snlua's task records", function()
+    local anchors = {}
+    local _, _, ids, sources = require "skynet.dispatcher".sessions(anchors)
+    local co = coroutine.create(function() end)
+    test.eq(ids[co], nil, "no request")
+    ids[co] = 7
+    sources[co] = 0x22
+    test.eq(ids[co], 7, "session")
+    test.eq(sources[co], 0x22, "source")
+    local n = 0
+    for _ in pairs(anchors) do
+        n = n + 1
+    end
+    test.eq(n, 1, "the thread is anchored once")
+    local seen
+    for k, v in pairs(ids) do
+        if k == co then
+            seen = v
+        end
+    end
+    test.eq(seen, 7, "pairs")
+    ids[co] = nil
+    test.eq(ids[co], nil, "session cleared")
+    test.eq(sources[co], 0x22, "the source stays")
+    for k in pairs(ids) do
+        test.eq(k ~= co, true, "a thread without a session is not listed")
+    end
+    sources[co] = nil
+    test.eq(next(anchors), nil, "released with its last field")
+    test.raises("session_coroutine_id: a key is a thread (got number)", function() ids[1] = 2 end)
+    test.raises("session_coroutine_id: a value is a session, a 32-bit integer (got string)",
+        function() ids[co] = "7" end)
+    test.raises("session_coroutine_address: a value is a handle, a 32-bit unsigned integer (got an integer out of range)",
+        function() sources[co] = -1 end)
+    test.eq(ids[co], nil, "a refused write changes nothing")
+    test.eq(ids[42], nil, "a key that is no thread")
 end)
 
 test.case("a thread waiting on a session survives a collection with no other reference", function()

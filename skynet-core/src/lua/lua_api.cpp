@@ -273,22 +273,24 @@ int answer(lua_State* L) {
     }
     trace_running(L, "response", 0);
     get_state(L, st_running_thread);   // 3: co
-    int t = get_in(L, st_session_coroutine_id, 3);   // 4: session
+    snlua* l = context(L);
+    lua_State* co = lua_tothread(L, 3);
+    task_record* t = co ? find_task(l, co) : nullptr;   // session_coroutine_id[co], ..._address[co]
     bool has_size = !lua_isnil(L, 2);
-    if (t == LUA_TNIL) {
+    if (!t || !t->has_session) {
         if (has_size) trash(L, 1);
         return luaL_error(L, "No session");
     }
-    lua_Integer session = lua_tointeger(L, 4);
-    set_in(L, st_session_coroutine_id, 3, 0);
+    lua_Integer session = t->session;
+    t->has_session = false;
     if (session == 0) {
         // the request was a send: nobody waits for the answer
         if (has_size) trash(L, 1);
         lua_pushboolean(L, 0);
         return 1;
     }
-    get_in(L, st_session_coroutine_address, 3);   // 5: addr
-    snlua* l = context(L);
+    lua_pushinteger(L, session);   // 4
+    if (t->has_source) lua_pushinteger(L, t->source); else lua_pushnil(L);   // 5: addr
     int r = send_from_lua(L, l, l->self().handle(), 5, PTYPE_RESPONSE, int(session), 1);
     if (r >= 0) {
         lua_pushboolean(L, 1);
@@ -402,11 +404,9 @@ int timeout_done(lua_State* co, int, lua_KContext) {
     lua_settop(co, 0);
     lua_pushthread(co);   // 1
     const int state = lua_upvalueindex(ts_state);
-    lua_rawgeti(co, state, st_session_coroutine_id);
-    lua_pushvalue(co, 1);
     auto* l = static_cast<snlua*>(lua_touserdata(co, lua_upvalueindex(ts_context)));
-    bool plain = lua_rawget(co, -2) == LUA_TNIL && !l->scalars.flag_at(st_tracing);
-    lua_pop(co, 2);
+    const task_record* t = find_task(l, co);   // session_coroutine_id[co]
+    bool plain = (!t || !t->has_session) && !l->scalars.flag_at(st_tracing);
     if (!plain) {
         push_internal(co, state, "release");
         lua_pushvalue(co, 1);
@@ -520,7 +520,6 @@ int api_new(lua_State* L) {
     // every slot the functions read must be in place: the tables and Lua functions skynet.lua provides
     static const struct { int slot; int type; } required[] = {
         {st_proto, LUA_TTABLE},           {st_session_anchors, LUA_TTABLE},
-        {st_session_coroutine_id, LUA_TTABLE}, {st_session_coroutine_address, LUA_TTABLE},
         {st_session_coroutine_tracetag, LUA_TTABLE},
         {st_sleep_session, LUA_TTABLE},   {st_wakeup_queue, LUA_TTABLE},
         {st_fork_queue, LUA_TTABLE},      {st_fork_body, LUA_TTABLE},

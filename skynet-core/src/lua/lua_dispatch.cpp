@@ -30,8 +30,6 @@ enum slot : int {
     slot_proto,                   // proto
     slot_pool,                    // coroutine_pool
     slot_session_anchors,         // session_anchors (session_table.h)
-    slot_session_coroutine_id,    // session_coroutine_id
-    slot_session_coroutine_address,
     slot_pooled_entry,            // the body of a new pooled thread (skynet.lua's pooled_entry)
     slot_dispatch_key,            // the string "dispatch"
     slot_trace_key,               // "trace"
@@ -84,13 +82,6 @@ void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int
     int st = lua_pcall(L, n - 1, 0, 0);
     if (!ok) --l->limit_lifted;
     if (st != LUA_OK) failed(L);
-}
-
-// table[key] = value for a table held as an upvalue (the API takes the pseudo-index directly).
-void set_field(lua_State* L, int table_slot, int key_index, int value_index) {
-    lua_pushvalue(L, key_index);
-    lua_pushvalue(L, value_index);
-    lua_rawset(L, lua_upvalueindex(table_slot));
 }
 
 // Queued wakeups, errors and forks are skynet.lua's to serve.
@@ -149,8 +140,8 @@ int l_dispatch(lua_State* L) {
         // co_get: a parked thread, or a new one running pooled_entry
         co_index = unpack + 1;
         co = take_pooled_thread(L, lua_upvalueindex(slot_pool), lua_upvalueindex(slot_pooled_entry));
-        set_field(L, slot_session_coroutine_id, co_index, arg_session);
-        set_field(L, slot_session_coroutine_address, co_index, arg_source);
+        start_task(L, l, lua_upvalueindex(slot_session_anchors), co_index, co,
+                   int32_t(lua_tointeger(L, arg_session)), uint32_t(lua_tointeger(L, arg_source)));
         lua_pushvalue(L, co_index);
         set_state(L, st_unpacking);
         lua_pushvalue(L, co_index);
@@ -175,7 +166,7 @@ int l_dispatch(lua_State* L) {
 }
 
 // dispatcher(S, dispatch_message, finish_message, dispatch_pending, proto, coroutine_pool,
-//            session_anchors, session_coroutine_id, session_coroutine_address, pooled_entry) -> callback
+//            session_anchors, pooled_entry) -> callback
 // (suspend is S[st_suspend]).
 int l_new(lua_State* L) {
     constexpr int nparams = slot_pooled_entry - 1;

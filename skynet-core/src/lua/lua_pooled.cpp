@@ -6,6 +6,7 @@
 // bookkeeping beyond the plain case (a request left unanswered, a traced thread) is skynet.lua's
 // release(co, body), so the messages and traces stay the Lua side's.
 #include "lua/scheduler_shared.h"
+#include "lua/session_table.h"
 
 namespace skynet::sched {
 
@@ -13,8 +14,7 @@ namespace {
 
 enum pooled_slot : int {
     ps_context = 1,   // the snlua (light userdata)
-    ps_session_coroutine_id,
-    ps_session_coroutine_address,
+    ps_anchors,       // session_anchors (session_table.h)
     ps_pool,
     ps_state,     // S
     ps_release,   // release(co, body)
@@ -31,25 +31,13 @@ int pooled_resumed(lua_State* co, int, lua_KContext) { return pooled_start(co); 
 int pooled_done(lua_State* co, int, lua_KContext) {
     lua_settop(co, 1);
     lua_pushthread(co);   // 2: co
-    const int id = lua_upvalueindex(ps_session_coroutine_id);
-    const int address = lua_upvalueindex(ps_session_coroutine_address);
-    lua_pushvalue(co, 2);
-    bool plain = true;
-    if (lua_rawget(co, id) != LUA_TNIL) {
-        // a session left: 0 (a send, nobody waits) is plain; anything else was never answered
-        plain = lua_type(co, -1) == LUA_TNUMBER && lua_tonumber(co, -1) == 0;
-    }
-    lua_pop(co, 1);
+    auto* l = static_cast<snlua*>(lua_touserdata(co, lua_upvalueindex(ps_context)));
+    // a session left (session_coroutine_id[co]): 0 (a send, nobody waits) is plain; anything else was
+    // never answered
+    const task_record* t = find_task(l, co);
+    bool plain = (!t || !t->has_session || t->session == 0) && !l->scalars.flag_at(st_tracing);
     if (plain) {
-        plain = !static_cast<snlua*>(lua_touserdata(co, lua_upvalueindex(ps_context)))->scalars.flag_at(st_tracing);
-    }
-    if (plain) {
-        lua_pushvalue(co, 2);
-        lua_pushnil(co);
-        lua_rawset(co, id);
-        lua_pushvalue(co, 2);
-        lua_pushnil(co);
-        lua_rawset(co, address);
+        end_task(co, l, lua_upvalueindex(ps_anchors), co);
     } else {
         lua_pushvalue(co, lua_upvalueindex(ps_release));
         lua_pushvalue(co, 2);
@@ -77,12 +65,12 @@ int pooled_start(lua_State* co) {
 
 }  // namespace
 
-// pooled_entry(session_coroutine_id, session_coroutine_address, coroutine_pool, S, release) -> the function
+// pooled_entry(session_anchors, coroutine_pool, S, release) -> the function
 // a pooled thread is created with.
 int pooled_entry_new(lua_State* L) {
-    for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
-    luaL_checktype(L, 5, LUA_TFUNCTION);
-    insert_context(L, 5);
+    for (int i = 1; i <= 3; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TFUNCTION);
+    insert_context(L, 4);
     lua_pushliteral(L, "SUSPEND");
     lua_pushcclosure(L, pooled_start, ps_count);
     return 1;

@@ -6,6 +6,7 @@
 // unusual cases to the Lua functions of its lazy parts, found by name in I (S[st_internal]).  They reach
 // each other and the scheduler's tables through the slots of S (scheduler_shared.h).
 #include "lua/scheduler_shared.h"
+#include "lua/session_table.h"
 #include "lua/snlua.h"
 
 namespace skynet::sched {
@@ -179,24 +180,19 @@ int l_dispatch_pending(lua_State* L) {
 // bookkeeping goes, an unanswered request is reported, a traced thread's trace ends.
 int l_release(lua_State* L) {
     lua_settop(L, 2);
-    get_state(L, st_session_coroutine_id);   // 3
-    lua_pushvalue(L, 1);
-    lua_rawget(L, 3);                        // 4: session
-    if (lua_toboolean(L, 4)) {
-        if (!(lua_type(L, 4) == LUA_TNUMBER && lua_tonumber(L, 4) == 0)) {
-            lua_pushvalue(L, 1);
-            lua_pushvalue(L, 4);
-            lua_pushvalue(L, 2);
-            call_internal_at(L, state_index, "forgot_response", 3, 0);
-        }
+    snlua* l = context(L);
+    lua_State* co = lua_tothread(L, 1);
+    const task_record* t = co ? find_task(l, co) : nullptr;   // session_coroutine_id[co]
+    if (t && t->has_session && t->session != 0) {
         lua_pushvalue(L, 1);
-        lua_pushnil(L);
-        lua_rawset(L, 3);
+        lua_pushinteger(L, t->session);
+        lua_pushvalue(L, 2);
+        call_internal_at(L, state_index, "forgot_response", 3, 0);
     }
-    get_state(L, st_session_coroutine_address);
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    lua_rawset(L, -3);
+    if (co) {
+        get_state(L, st_session_anchors);
+        end_task(L, l, lua_gettop(L), co);
+    }
     lua_settop(L, 2);
     if (state_flag(L, st_tracing)) {
         get_state(L, st_session_coroutine_tracetag);

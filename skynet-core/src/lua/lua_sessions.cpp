@@ -1,5 +1,6 @@
-// session_id_coroutine and watching_session: the service's pending_sessions, for the C functions
-// (session_table.h) and for Lua code, which sees two tables whose metatables read and write the entries.
+// session_id_coroutine and watching_session (the service's pending_sessions), session_coroutine_id and
+// session_coroutine_address (its task records): for the C functions (session_table.h) and for Lua code,
+// which sees four tables whose metatables read and write the entries.
 //
 // The tables Lua code gets are empty proxies: every read and write goes to __index/__newindex, and pairs
 // goes to __pairs, which walks the sessions present when it was called and yields those still present when
@@ -108,16 +109,118 @@ void unwatch_session(lua_State* L, snlua* l, int anchors, int32_t session) {
     l->pending.drop_if_empty(e);
 }
 
+task_record* find_task(snlua* l, lua_State* co) {
+    uint32_t slot = task_slot(co);
+    return slot ? &l->tasks[slot] : nullptr;
+}
+
+namespace {
+
+// The record of the thread at co_index, made (and the thread anchored) when it had none.
+task_record& task_of(lua_State* L, snlua* l, int anchors, int co_index, lua_State* co) {
+    uint32_t slot = task_slot(co);
+    if (!slot) {
+        slot = l->anchors.take();
+        anchor(L, anchors, slot, co_index);
+        if (l->tasks.size() <= slot) l->tasks.resize(size_t(slot) + 1);
+        l->tasks[slot].used = true;
+        set_task_slot(co, slot);
+    }
+    return l->tasks[slot];
+}
+
+// Drops the thread's record once it holds neither a session nor a source.
+void drop_task_if_empty(lua_State* L, snlua* l, int anchors, lua_State* co) {
+    uint32_t slot = task_slot(co);
+    if (!slot) return;
+    task_record& t = l->tasks[slot];
+    if (t.has_session || t.has_source) return;
+    t = task_record{};
+    set_task_slot(co, 0);
+    release_anchor(L, l, anchors, slot);
+}
+
+}  // namespace
+
+void start_task(lua_State* L, snlua* l, int anchors, int co_index, lua_State* co, int32_t session, uint32_t source) {
+    task_record& t = task_of(L, l, anchors, co_index, co);
+    t.has_session = t.has_source = true;
+    t.session = session;
+    t.source = source;
+}
+
+void end_task(lua_State* L, snlua* l, int anchors, lua_State* co) {
+    if (task_record* t = find_task(l, co)) {
+        t->has_session = t->has_source = false;
+        drop_task_if_empty(L, l, anchors, co);
+    }
+}
+
 namespace {
 
 // ---- The proxies -------------------------------------------------------------------------------------
-// Their metamethods are closures over [snlua, anchors, which] (which: 0 for session_id_coroutine, 1 for
-// watching_session).
+// Their metamethods are closures over [snlua, anchors, which].
+enum view : int { view_waiting, view_watching, view_task_session, view_task_source };
+
 constexpr int anchors_index = lua_upvalueindex(2);
 
-bool is_watch_table(lua_State* L) { return lua_toboolean(L, lua_upvalueindex(3)); }
+view which(lua_State* L) { return view(lua_tointeger(L, lua_upvalueindex(3))); }
 
-const char* table_name(lua_State* L) { return is_watch_table(L) ? "watching_session" : "session_id_coroutine"; }
+bool is_watch_table(lua_State* L) { return which(L) == view_watching; }
+
+const char* table_name(lua_State* L) {
+    static const char* const names[] = {"session_id_coroutine", "watching_session", "session_coroutine_id",
+                                        "session_coroutine_address"};
+    return names[which(L)];
+}
+
+bool is_task_view(lua_State* L) { return which(L) >= view_task_session; }
+
+// Pushes what a task view holds for the thread co (nil when nothing).
+void push_task_value(lua_State* L, snlua* l, lua_State* co) {
+    const task_record* t = co ? find_task(l, co) : nullptr;
+    if (t && which(L) == view_task_session && t->has_session) lua_pushinteger(L, t->session);
+    else if (t && which(L) == view_task_source && t->has_source) lua_pushinteger(L, t->source);
+    else lua_pushnil(L);
+}
+
+// __index(t, co) of a task view
+int task_get(lua_State* L) {
+    push_task_value(L, context(L), lua_tothread(L, 2));
+    return 1;
+}
+
+// __newindex(t, co, v) of a task view: v is a session (32-bit) or a handle (unsigned 32-bit), or nil
+int task_set(lua_State* L) {
+    lua_settop(L, 3);
+    lua_State* co = lua_tothread(L, 2);
+    if (!co) return luaL_error(L, "%s: a key is a thread (got %s)", table_name(L), luaL_typename(L, 2));
+    snlua* l = context(L);
+    const bool session = which(L) == view_task_session;
+    if (lua_isnil(L, 3)) {
+        if (task_record* t = find_task(l, co)) {
+            (session ? t->has_session : t->has_source) = false;
+            drop_task_if_empty(L, l, anchors_index, co);
+        }
+        return 0;
+    }
+    lua_Integer v = lua_isinteger(L, 3) ? lua_tointeger(L, 3) : 0;
+    bool fits = lua_isinteger(L, 3) &&
+                (session ? v >= INT32_MIN && v <= INT32_MAX : v >= 0 && v <= lua_Integer(UINT32_MAX));
+    if (!fits)
+        return luaL_error(L, "%s: a value is %s (got %s)", table_name(L),
+                          session ? "a session, a 32-bit integer" : "a handle, a 32-bit unsigned integer",
+                          lua_isinteger(L, 3) ? "an integer out of range" : luaL_typename(L, 3));
+    task_record& t = task_of(L, l, anchors_index, 2, co);
+    if (session) {
+        t.has_session = true;
+        t.session = int32_t(v);
+    } else {
+        t.has_source = true;
+        t.source = uint32_t(v);
+    }
+    return 0;
+}
 
 // The key at index 2 as a session; false when it cannot be one (no entry can have it).
 bool session_key(lua_State* L, int32_t* session) {
@@ -135,6 +238,7 @@ void push_value(lua_State* L, const entry* e) {
 
 // __index(t, k)
 int l_get(lua_State* L) {
+    if (is_task_view(L)) return task_get(L);
     int32_t session = 0;
     if (!session_key(L, &session)) return 0;
     push_value(L, context(L)->pending.find(session));
@@ -143,6 +247,7 @@ int l_get(lua_State* L) {
 
 // __newindex(t, k, v)
 int l_set(lua_State* L) {
+    if (is_task_view(L)) return task_set(L);
     lua_settop(L, 3);
     int32_t session = 0;
     if (!session_key(L, &session))
@@ -175,8 +280,8 @@ int l_next(lua_State* L) {
     while (i < n) {
         ++i;
         lua_rawgeti(L, keys, i);
-        const entry* e = l->pending.find(int32_t(lua_tointeger(L, -1)));
-        push_value(L, e);
+        if (is_task_view(L)) push_task_value(L, l, lua_tothread(L, -1));
+        else push_value(L, l->pending.find(int32_t(lua_tointeger(L, -1))));
         if (!lua_isnil(L, -1)) {
             lua_pushinteger(L, i);
             lua_replace(L, position);
@@ -192,15 +297,25 @@ int l_next(lua_State* L) {
 // __pairs(t) -> iterator, t, nil
 int l_pairs(lua_State* L) {
     snlua* l = context(L);
-    const bool watch = is_watch_table(L);
-    lua_createtable(L, int(l->pending.size()), 0);
     lua_Integer n = 0;
-    l->pending.for_each([&](const entry& e) {
-        bool present = watch ? e.watch != pending_sessions::no_watch : e.waiter != pending_sessions::no_waiter;
-        if (!present) return;
-        lua_pushinteger(L, e.session);
-        lua_rawseti(L, -2, ++n);
-    });
+    if (is_task_view(L)) {
+        // the threads with a record: their anchors
+        lua_createtable(L, 0, 0);
+        for (uint32_t slot = 1; slot < l->tasks.size(); ++slot) {
+            if (!l->tasks[slot].used) continue;
+            lua_rawgeti(L, anchors_index, slot);
+            lua_rawseti(L, -2, ++n);
+        }
+    } else {
+        const bool watch = is_watch_table(L);
+        lua_createtable(L, int(l->pending.size()), 0);
+        l->pending.for_each([&](const entry& e) {
+            bool present = watch ? e.watch != pending_sessions::no_watch : e.waiter != pending_sessions::no_waiter;
+            if (!present) return;
+            lua_pushinteger(L, e.session);
+            lua_rawseti(L, -2, ++n);
+        });
+    }
     int keys = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, anchors_index);
@@ -214,7 +329,7 @@ int l_pairs(lua_State* L) {
 }
 
 // Pushes an empty table whose metatable makes it the view `which` of the entries.
-void push_proxy(lua_State* L, int context_index, int anchors, bool which) {
+void push_proxy(lua_State* L, int context_index, int anchors, view which) {
     lua_createtable(L, 0, 0);
     lua_createtable(L, 0, 4);
     static const struct { const char* name; lua_CFunction f; } methods[] = {
@@ -223,7 +338,7 @@ void push_proxy(lua_State* L, int context_index, int anchors, bool which) {
     for (const auto& m : methods) {
         lua_pushvalue(L, context_index);
         lua_pushvalue(L, anchors);
-        lua_pushboolean(L, which);
+        lua_pushinteger(L, which);
         lua_pushcclosure(L, m.f, 3);
         lua_setfield(L, -2, m.name);
     }
@@ -237,9 +352,8 @@ void push_proxy(lua_State* L, int context_index, int anchors, bool which) {
 int sessions_new(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     insert_context(L, 1);   // [context, anchors]
-    push_proxy(L, 1, 2, false);
-    push_proxy(L, 1, 2, true);
-    return 2;
+    for (view v : {view_waiting, view_watching, view_task_session, view_task_source}) push_proxy(L, 1, 2, v);
+    return 4;
 }
 
 }  // namespace skynet::sched

@@ -35,6 +35,16 @@ private:
     uint32_t used_ = 0;
 };
 
+// What skynet.lua's session_coroutine_id and session_coroutine_address hold for a thread handling a request
+// (session_table.h): kept by the thread's anchor slot, whose number the thread carries in its extra space.
+struct task_record {
+    bool used = false;
+    bool has_session = false;
+    bool has_source = false;
+    int32_t session = 0;
+    uint32_t source = 0;
+};
+
 class pending_sessions {
 public:
     enum waiter_kind : uint8_t { no_waiter, waiting_thread, broken };   // broken: skynet.lua's "BREAK"

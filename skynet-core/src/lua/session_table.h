@@ -5,6 +5,8 @@
 //
 // `anchors` is the index of the anchors array: absolute or an upvalue's pseudo-index, never relative.
 #pragma once
+#include <cstring>
+
 #include "lua/snlua.h"
 
 namespace skynet::sched {
@@ -29,7 +31,34 @@ void watch_session(lua_State* L, snlua* l, int anchors, int32_t session, int add
 // watching_session[session] = nil.
 void unwatch_session(lua_State* L, snlua* l, int anchors, int32_t session);
 
-// sessions(anchors) -> session_id_coroutine, watching_session: the tables Lua code sees (lua_sessions.cpp).
+// ---- Requests: session_coroutine_id and session_coroutine_address ---------------------------------------
+// A thread handling a request is anchored like a waiting thread, and carries the anchor slot's number in
+// its extra space (lua_getextraspace), where its record is found without a table look-up: 0 means none.
+// A new thread copies the main thread's extra space, which clear_task_slot zeroes when the state is made.
+static_assert(LUA_EXTRASPACE >= sizeof(uint32_t), "a thread's extra space holds its task slot");
+
+inline uint32_t task_slot(lua_State* co) {
+    uint32_t slot;
+    std::memcpy(&slot, lua_getextraspace(co), sizeof slot);
+    return slot;
+}
+
+inline void set_task_slot(lua_State* co, uint32_t slot) { std::memcpy(lua_getextraspace(co), &slot, sizeof slot); }
+
+// For a new state's main thread, before any other thread is made.
+inline void clear_task_slot(lua_State* L) { set_task_slot(L, 0); }
+
+// The record of the thread, or nullptr.  Valid until the next change of l->tasks.
+task_record* find_task(snlua* l, lua_State* co);
+
+// session_coroutine_id[co] = session; session_coroutine_address[co] = source (co at co_index).
+void start_task(lua_State* L, snlua* l, int anchors, int co_index, lua_State* co, int32_t session, uint32_t source);
+
+// session_coroutine_id[co] = nil and session_coroutine_address[co] = nil.
+void end_task(lua_State* L, snlua* l, int anchors, lua_State* co);
+
+// sessions(anchors) -> session_id_coroutine, watching_session, session_coroutine_id, session_coroutine_address:
+// the tables Lua code sees (lua_sessions.cpp).
 int sessions_new(lua_State* L);
 
 }  // namespace skynet::sched

@@ -11,6 +11,7 @@
 #include "core/node.h"
 #include "lua/builtin_modules.h"
 #include "lua/compile_cache.h"
+#include "lua/session_table.h"
 
 #ifndef SKYNET_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -121,6 +122,7 @@ struct spare_pool {
                 auto* h = new spare_heap;
                 h->L = lua_newstate(spare_allocate, h);
                 if (h->L) {
+                    sched::clear_task_slot(h->L);
                     open_state(h->L);
                     prefetch_chunks(h->L, files);
                 }
@@ -230,6 +232,7 @@ bool snlua::init(service& self, std::string_view args) {
         opened_ = true;
     } else {
         L_ = lua_newstate(&snlua::allocate, this);
+        if (L_) sched::clear_task_slot(L_);
     }
     if (!L_) return false;
     // The Lua side starts on a worker, like skynet: the first message of the service boots it.

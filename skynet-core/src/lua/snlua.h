@@ -46,6 +46,8 @@ public:
     // array that keeps their threads and named addresses alive
     sched::pending_sessions pending;
     sched::anchor_slots anchors;
+    // session_coroutine_id and session_coroutine_address, by anchor slot (session_table.h)
+    std::vector<sched::task_record> tasks;
 
     size_t memory() const { return mem_; }
     // While positive the memory limit is not enforced: the dispatcher lifts it while it handles a thread
