@@ -1,4 +1,4 @@
-// A service's message queue: a mutex-protected growable ring plus skynet's "scheduled" flag.
+// A service's message queue: a growable ring behind a light_mutex plus skynet's "scheduled" flag.
 //
 // The flag protocol is what keeps one service on at most one worker at a time and loses no wake-up:
 //  - the flag is true while the service sits in the ready queue or runs on a worker;
@@ -15,6 +15,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/light_mutex.h"
 #include "core/message.h"
 
 namespace skynet {
@@ -65,7 +66,7 @@ private:
     void reserve_locked(size_t n);
     void empty_locked();
 
-    mutable std::mutex mu_;
+    mutable light_mutex mu_;
     std::vector<message> ring_;
     size_t head_ = 0;
     size_t count_ = 0;
