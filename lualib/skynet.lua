@@ -39,8 +39,9 @@ local cresume = profile.resume or coroutine.resume
 ---------------------------------------------------------------------------------------------------
 -- Scheduler state
 
--- Kept by the snlua, which a call or a request would otherwise cost several table operations each
--- (session_table.h); these four tables are views of its entries:
+-- Kept by the snlua, where a call or a request would otherwise cost several table operations each
+-- (session_table.h); the lazy parts see them as four tables, I.session_id_coroutine etc., made when a part
+-- first reads one (skynet.dispatcher.sessions):
 --   session_id_coroutine: session (allocated by us) -> the thread waiting for it, or "BREAK" when its
 --     answer must be dropped;
 --   watching_session: session of a pending call -> the address called; lets "service down" fail the
@@ -49,8 +50,6 @@ local cresume = profile.resume or coroutine.resume
 --     and source (the session is cleared once answered).
 -- session_anchors keeps their threads and named addresses alive.
 local session_anchors = {}
-local session_id_coroutine, watching_session, session_coroutine_id, session_coroutine_address =
-    dispatcher.sessions(session_anchors)
 -- thread -> trace tag (string), or false when tracing is forced off for it
 local session_coroutine_tracetag = {}
 -- open response() closures -> the address they answer
@@ -106,8 +105,8 @@ local DISPATCH_WAKEUP <const> = 29
 local CALLBACK <const> = 34
 local S = {
     nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,   -- RUNNING, UNPACKING; 3..11 are the snlua's
-    proto, session_anchors, session_coroutine_id, session_coroutine_address, session_coroutine_tracetag,
-    watching_session, sleep_session, wakeup_queue, fork_queue, fork_body, coroutine_pool,
+    proto, session_anchors, false, false, session_coroutine_tracetag,   -- 14, 15: unused (the views are I's)
+    false, sleep_session, wakeup_queue, fork_queue, fork_body, coroutine_pool,   -- 17: unused
     false,   -- POOLED_ENTRY, set below
     I, c.trace, false, nil,   -- FLUSH (27) is the snlua's
     false, false, false, false, false,   -- SUSPEND, DISPATCH_WAKEUP, FORK_LOOP, DISPATCH_MESSAGE, RESUME
@@ -123,7 +122,7 @@ local suspend, dispatch_message, finish_message, dispatch_pending, release = dis
 -- The function every pooled thread runs (skynet.dispatcher.pooled_entry, in C): called as
 -- (body, args...), it runs body(args...), releases the task, appends the thread to coroutine_pool and
 -- yields "SUSPEND"; the next resume(co, body, args...) starts the next task on the same stack.
-local pooled_entry = dispatcher.pooled_entry(session_anchors, coroutine_pool, S, release)
+local pooled_entry = dispatcher.pooled_entry(session_anchors, coroutine_pool, release)
 S[POOLED_ENTRY] = pooled_entry
 
 -- Serves the wakeup queue, then the error queue, whenever a thread suspends (spec §3.6).  A woken
@@ -164,14 +163,10 @@ I.slot = {
     CAREFUL = 9, FORK_HEAD = 10, FORK_TAIL = 11, TIMEOUT_TRACEBACK = 26, FLUSH = 27, INIT_THREAD = 37,
 }
 I.proto = proto
-I.session_id_coroutine = session_id_coroutine
-I.session_coroutine_id = session_coroutine_id
-I.session_coroutine_address = session_coroutine_address
 I.session_coroutine_tracetag = session_coroutine_tracetag
 I.unresponse = unresponse
 I.sleep_session = sleep_session
 I.wait_token = wait_token
-I.watching_session = watching_session
 I.error_queue = error_queue
 I.fork_queue = fork_queue
 I.fork_body = fork_body

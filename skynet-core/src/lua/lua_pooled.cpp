@@ -16,7 +16,6 @@ enum pooled_slot : int {
     ps_context = 1,   // the snlua (light userdata)
     ps_anchors,       // session_anchors (session_table.h)
     ps_pool,
-    ps_state,     // S
     ps_release,   // release(co, body)
     ps_suspend,   // the string "SUSPEND" (pushing an upvalue costs no string hashing)
     ps_count = ps_suspend,
@@ -65,12 +64,11 @@ int pooled_start(lua_State* co) {
 
 }  // namespace
 
-// pooled_entry(session_anchors, coroutine_pool, S, release) -> the function
-// a pooled thread is created with.
+// pooled_entry(session_anchors, coroutine_pool, release) -> the function a pooled thread is created with.
 int pooled_entry_new(lua_State* L) {
-    for (int i = 1; i <= 3; ++i) luaL_checktype(L, i, LUA_TTABLE);
-    luaL_checktype(L, 4, LUA_TFUNCTION);
-    insert_context(L, 4);
+    for (int i = 1; i <= 2; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    insert_context(L, 3);
     lua_pushliteral(L, "SUSPEND");
     lua_pushcclosure(L, pooled_start, ps_count);
     return 1;

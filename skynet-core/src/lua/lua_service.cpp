@@ -77,7 +77,25 @@ const lazy_name internal_names[] = {
     {"abort_unpacking", "errors"}, {"join_error", "errors"}, {"thread_failed", "errors"},
     {"abandon_all", "exit"}, {"exit_service", "exit"},
     {"end_trace", "trace"}, {"trace_resume", "trace"}, {"note_timeout", "trace"},
+    // not a part: the Lua views of the snlua's session entries, made when a part first asks for them
+    {"session_id_coroutine", "views"}, {"watching_session", "views"}, {"session_coroutine_id", "views"},
+    {"session_coroutine_address", "views"},
 };
+
+// I.session_id_coroutine, watching_session, session_coroutine_id, session_coroutine_address: the four
+// proxies of skynet.dispatcher.sessions (session_table.h).  Only the lazy parts use them, so a service that
+// never loads one does without their tables and closures.
+void install_session_views(lua_State* L) {
+    get_state(L, st_internal);
+    const int internal = lua_gettop(L);
+    lua_pushcfunction(L, sessions_new);
+    get_state(L, st_session_anchors);
+    lua_call(L, 1, 4);
+    static const char* const names[] = {"session_id_coroutine", "watching_session", "session_coroutine_id",
+                                        "session_coroutine_address"};
+    for (int i = 3; i >= 0; --i) lua_setfield(L, internal, names[i]);
+    lua_pop(L, 1);
+}
 
 // The debug protocol's handler comes from skynet.debug's init, given what it needs of the scheduler.
 void install_debug(lua_State* L, int module) {
@@ -108,6 +126,7 @@ void install_debug(lua_State* L, int module) {
 // Loads a part: found next to skynet.lua rather than through package.path, because a service that changed
 // package.path must still be able to fail a request or exit.  A part's module is called as m(skynet, I).
 void load_part(lua_State* L, const char* part) {
+    if (std::strcmp(part, "views") == 0) return install_session_views(L);
     int top = lua_gettop(L);
     std::string name = std::strcmp(part, "debug") == 0 ? "skynet.debug" : std::string("skynet.lazy.") + part;
     lua_getglobal(L, "package");

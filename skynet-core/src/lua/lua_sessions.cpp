@@ -159,12 +159,21 @@ void end_task(lua_State* L, snlua* l, int anchors, lua_State* co) {
 namespace {
 
 // ---- The proxies -------------------------------------------------------------------------------------
-// Their metamethods are closures over [snlua, anchors, which].
-enum view : int { view_waiting, view_watching, view_task_session, view_task_source };
+// The four share one metatable, whose metamethods are closures over [snlua, anchors, the four proxies]: a
+// metamethod knows its view by which proxy it was called on.  The iterator __pairs returns is a closure
+// over [snlua, anchors, view number, keys, position].
+enum view : int { view_waiting, view_watching, view_task_session, view_task_source, view_count };
 
 constexpr int anchors_index = lua_upvalueindex(2);
+constexpr int first_proxy = 3;
 
-view which(lua_State* L) { return view(lua_tointeger(L, lua_upvalueindex(3))); }
+view which(lua_State* L) {
+    if (lua_type(L, lua_upvalueindex(first_proxy)) == LUA_TNUMBER)
+        return view(lua_tointeger(L, lua_upvalueindex(first_proxy)));
+    for (int v = 0; v < view_count; ++v)
+        if (lua_rawequal(L, 1, lua_upvalueindex(first_proxy + v))) return view(v);
+    return view_waiting;   // a metamethod taken with debug.getmetatable and called on another table
+}
 
 bool is_watch_table(lua_State* L) { return which(L) == view_watching; }
 
@@ -319,7 +328,7 @@ int l_pairs(lua_State* L) {
     int keys = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, anchors_index);
-    lua_pushvalue(L, lua_upvalueindex(3));
+    lua_pushinteger(L, which(L));
     lua_pushvalue(L, keys);
     lua_pushinteger(L, 0);
     lua_pushcclosure(L, l_next, 5);
@@ -328,32 +337,30 @@ int l_pairs(lua_State* L) {
     return 3;
 }
 
-// Pushes an empty table whose metatable makes it the view `which` of the entries.
-void push_proxy(lua_State* L, int context_index, int anchors, view which) {
-    lua_createtable(L, 0, 0);
-    lua_createtable(L, 0, 4);
-    static const struct { const char* name; lua_CFunction f; } methods[] = {
-        {"__index", l_get}, {"__newindex", l_set}, {"__pairs", l_pairs},
-    };
-    for (const auto& m : methods) {
-        lua_pushvalue(L, context_index);
-        lua_pushvalue(L, anchors);
-        lua_pushinteger(L, which);
-        lua_pushcclosure(L, m.f, 3);
-        lua_setfield(L, -2, m.name);
-    }
-    lua_pushliteral(L, "scheduler");   // getmetatable answers this, setmetatable refuses
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
-}
-
 }  // namespace
 
 int sessions_new(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     insert_context(L, 1);   // [context, anchors]
-    for (view v : {view_waiting, view_watching, view_task_session, view_task_source}) push_proxy(L, 1, 2, v);
-    return 4;
+    for (int v = 0; v < view_count; ++v) lua_createtable(L, 0, 0);   // 3..6: the proxies
+    lua_createtable(L, 0, 4);
+    const int meta = lua_gettop(L);
+    static const struct { const char* name; lua_CFunction f; } methods[] = {
+        {"__index", l_get}, {"__newindex", l_set}, {"__pairs", l_pairs},
+    };
+    for (const auto& m : methods) {
+        for (int i = 1; i < meta; ++i) lua_pushvalue(L, i);
+        lua_pushcclosure(L, m.f, meta - 1);
+        lua_setfield(L, meta, m.name);
+    }
+    lua_pushliteral(L, "scheduler");   // getmetatable answers this, setmetatable refuses
+    lua_setfield(L, meta, "__metatable");
+    for (int v = 0; v < view_count; ++v) {
+        lua_pushvalue(L, meta);
+        lua_setmetatable(L, first_proxy + v);
+    }
+    lua_settop(L, first_proxy + view_count - 1);
+    return view_count;
 }
 
 }  // namespace skynet::sched

@@ -13,6 +13,7 @@ namespace skynet::sched {
 enum state_slot : int {
     st_running_thread = 1,
     st_unpacking,
+    // 3..11 and 27 are the snlua's (sched_scalars.h): state_flag/state_int read them.
     st_tracing,   // true once any thread was traced or a trace tag arrived: everything goes to Lua
     st_busy,      // true while wakeups, errors or forks are queued (skynet.lua sets it when it queues them)
     st_wake_head,   // the wakeup queue's first and last index (empty when head > tail)
@@ -25,10 +26,10 @@ enum state_slot : int {
     st_fork_tail,
     st_proto,
     st_session_anchors,    // the Lua array of session_table.h (session_id_coroutine is the snlua's)
-    st_session_coroutine_id,
-    st_session_coroutine_address,
+    st_unused_14,          // 14, 15, 17: false (were session_coroutine_id, ..._address, watching_session,
+    st_unused_15,          // now the snlua's entries: session_table.h)
     st_session_coroutine_tracetag,
-    st_watching_session,
+    st_unused_17,
     st_sleep_session,
     st_wakeup_queue,
     st_fork_queue,
