@@ -75,8 +75,8 @@ void push_address(lua_State* L, int index) {
 }
 
 // The running thread's trace tag on top, when it has one (returns false and pushes nothing otherwise).
-bool push_trace_tag(lua_State* L) {
-    if (!state_flag(L, st_tracing)) return false;
+bool push_trace_tag(lua_State* L, snlua* l) {
+    if (!l->scalars.flag_at(st_tracing)) return false;
     get_state(L, st_running_thread);
     int t = get_in(L, st_session_coroutine_tracetag, lua_gettop(L));
     lua_remove(L, -2);
@@ -89,8 +89,8 @@ bool push_trace_tag(lua_State* L) {
 
 // c.trace(tag, what [, level]) for the running thread's trace tag, when it has one.  `level` counts as in
 // skynet.lua: the C function calling it is a frame of its own, as the Lua function was.
-void trace_running(lua_State* L, const char* what, int level) {
-    if (!push_trace_tag(L)) return;
+void trace_running(lua_State* L, snlua* l, const char* what, int level) {
+    if (!push_trace_tag(L, l)) return;
     get_state(L, st_trace);
     lua_insert(L, -2);   // trace, tag
     lua_pushstring(L, what);
@@ -215,7 +215,8 @@ int call_resumed(lua_State* L, int, lua_KContext) {
 // answer; returns p.unpack of it.  Raises "call failed" when an error comes back instead.
 int l_call(lua_State* L) {
     if (lua_gettop(L) < 2) lua_settop(L, 2);
-    if (push_trace_tag(L)) {
+    snlua* l = context(L);
+    if (push_trace_tag(L, l)) {
         // the trace line is the caller's, then the tag goes ahead of the request
         int tag = lua_gettop(L);
         get_state(L, st_trace);
@@ -223,7 +224,6 @@ int l_call(lua_State* L) {
         lua_pushliteral(L, "call");
         lua_pushinteger(L, 2);
         lua_call(L, 3, 0);
-        snlua* l = context(L);
         send_from_lua(L, l, l->self().handle(), 1, PTYPE_TRACE, 0, tag);
         lua_pop(L, 1);
     }
@@ -232,9 +232,8 @@ int l_call(lua_State* L) {
     check_destination(L, 1);
     lua_insert(L, 3);
     pack_args(L, 3, 4);
-    snlua* l = context(L);
     int session = -1;
-    if (state_flag(L, st_careful)) {
+    if (l->scalars.flag_at(st_careful)) {
         call_internal(L, "free_session", 0, 1);
         session = int(lua_tointeger(L, -1));
         lua_pop(L, 1);
@@ -271,9 +270,9 @@ int answer(lua_State* L) {
         lua_pushliteral(L, "");
         lua_replace(L, 1);
     }
-    trace_running(L, "response", 0);
-    get_state(L, st_running_thread);   // 3: co
     snlua* l = context(L);
+    trace_running(L, l, "response", 0);
+    get_state(L, st_running_thread);   // 3: co
     lua_State* co = lua_tothread(L, 3);
     task_record* t = co ? find_task(l, co) : nullptr;   // session_coroutine_id[co], ..._address[co]
     bool has_size = !lua_isnil(L, 2);
@@ -496,9 +495,10 @@ int l_sleep(lua_State* L) {
         return luaL_error(L, "token duplicative");
     }
     lua_pop(L, 1);
-    trace_running(L, "sleep", 2);
+    snlua* l = context(L);
+    trace_running(L, l, "sleep", 2);
     get_state(L, st_running_thread);   // 4
-    wait_on(L, context(L), anchors, int32_t(session), 4);
+    wait_on(L, l, anchors, int32_t(session), 4);
     set_in(L, st_sleep_session, 2, 3);
     lua_settop(L, 3);
     lua_pushvalue(L, lua_upvalueindex(as_suspend));

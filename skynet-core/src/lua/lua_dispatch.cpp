@@ -85,8 +85,8 @@ void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int
 }
 
 // Queued wakeups, errors and forks are skynet.lua's to serve.
-int after_message(lua_State* L) {
-    if (state_flag(L, st_busy)) {
+int after_message(lua_State* L, snlua* l) {
+    if (l->scalars.flag_at(st_busy)) {
         lua_pushvalue(L, lua_upvalueindex(slot_pending));
         lua_call(L, 0, 0);
     }
@@ -121,7 +121,7 @@ int l_dispatch(lua_State* L) {
         lua_pushinteger(co, lua_tointeger(L, arg_size));
         lua_pushinteger(co, session);
         resume_and_suspend(L, l, co_index, co, 4);
-        return after_message(L);
+        return after_message(L, l);
     } else {
         // Watch notices and protocols without a plain dispatch function are skynet.lua's.
         if (type == PTYPE_SYSTEM) return fallback(L);
@@ -162,7 +162,7 @@ int l_dispatch(lua_State* L) {
     }
     lua_xmove(L, co, nargs);
     resume_and_suspend(L, l, co_index, co, nargs);
-    return after_message(L);
+    return after_message(L, l);
 }
 
 // dispatcher(S, dispatch_message, finish_message, dispatch_pending, proto, coroutine_pool,

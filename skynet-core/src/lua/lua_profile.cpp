@@ -164,7 +164,7 @@ int l_resume(lua_State* L) {
     // Only pay for the accounting's table look-ups while some coroutine is profiled.
     bool accounting = !l || l->profiled > 0;
     if (accounting) account(L, 1, true);
-    lua_State* previous = l ? l->active.exchange(co, std::memory_order_relaxed) : nullptr;
+    lua_State* previous = l ? l->enter(co) : nullptr;
     int nret = resume_values(L, co, nargs);
     if (l) l->active.store(previous, std::memory_order_relaxed);
     if (accounting) account(L, 1, false);   // co is still at index 1, below the results

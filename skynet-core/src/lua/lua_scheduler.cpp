@@ -255,7 +255,7 @@ int l_state_set(lua_State* L) {
 }  // namespace
 
 int resume_task(lua_State* L, snlua* l, int state, int co_index, lua_State* co, int nargs, bool* ok) {
-    lua_State* previous = l->active.exchange(co, std::memory_order_relaxed);
+    lua_State* previous = l->enter(co);
     int nres = 0;
     int status = lua_resume(co, L, nargs, &nres);
     l->active.store(previous, std::memory_order_relaxed);

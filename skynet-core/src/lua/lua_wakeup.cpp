@@ -83,7 +83,7 @@ bool wake_thread(lua_State* L, snlua* l, bool error_reply) {
     }
     lua_pushnil(co);
     lua_pushinteger(co, lua_tointeger(L, 2));
-    lua_State* previous = l->active.exchange(co, std::memory_order_relaxed);
+    lua_State* previous = l->enter(co);
     int nres = 0;
     int status = lua_resume(co, L, 4, &nres);
     l->active.store(previous, std::memory_order_relaxed);

@@ -38,6 +38,13 @@ public:
 
     // The coroutine running right now, so that SIGNAL 0 can hook the code that actually loops.
     std::atomic<lua_State*> active{nullptr};
+    // Notes co as the running coroutine and returns the one before.  Only the service's worker writes
+    // `active` (others only read it), so a load and a store do: no locked exchange per resume.
+    lua_State* enter(lua_State* co) {
+        lua_State* previous = active.load(std::memory_order_relaxed);
+        active.store(co, std::memory_order_relaxed);
+        return previous;
+    }
     // Coroutines between profile.start and profile.stop; while 0, resume skips the CPU accounting.
     int profiled = 0;
     // skynet.lua's S: its scalar slots (sched_scalars.h)
