@@ -279,6 +279,10 @@ test.case("session_coroutine_id and session_coroutine_address are views of the s
         function() sources[co] = -1 end)
     test.eq(ids[co], nil, "a refused write changes nothing")
     test.eq(ids[42], nil, "a key that is no thread")
+    local main = debug.getregistry()[1]   -- LUA_RIDX_MAINTHREAD
+    test.raises("session_coroutine_id: the main thread handles no request", function() ids[main] = 1 end)
+    test.eq(coroutine.create(function() end) ~= nil and ids[coroutine.create(function() end)], nil,
+        "a new thread has no record")
 end)
 
 test.case("a thread waiting on a session survives a collection with no other reference", function()

@@ -204,6 +204,11 @@ int task_set(lua_State* L) {
     lua_settop(L, 3);
     lua_State* co = lua_tothread(L, 2);
     if (!co) return luaL_error(L, "%s: a key is a thread (got %s)", table_name(L), luaL_typename(L, 2));
+    // the main thread's extra space is what every new thread starts with: it must stay 0
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    bool main_thread = lua_tothread(L, -1) == co;
+    lua_pop(L, 1);
+    if (main_thread) return luaL_error(L, "%s: the main thread handles no request", table_name(L));
     snlua* l = context(L);
     const bool session = which(L) == view_task_session;
     if (lua_isnil(L, 3)) {
