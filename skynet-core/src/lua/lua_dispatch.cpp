@@ -187,7 +187,7 @@ int l_new(lua_State* L) {
 }  // namespace skynet
 
 // { new = dispatcher(...), pooled_entry = pooled_entry(...), wake_loop = wake_loop(...), wait = wait(...),
-//   api = api(S), scheduler = scheduler(S), service = service(S) }
+//   api = api(S), scheduler = scheduler(S), service = service(S), sessions = sessions(session_anchors) }
 extern "C" int luaopen_skynet_dispatcher(lua_State* L) {
     lua_createtable(L, 0, 8);
     lua_pushcfunction(L, skynet::l_new);
