@@ -40,14 +40,16 @@ local cresume = profile.resume or coroutine.resume
 -- Scheduler state
 
 -- Kept by the snlua, where a call or a request would otherwise cost several table operations each
--- (session_table.h); the lazy parts see them as four tables, I.session_id_coroutine etc., made when a part
+-- (session_table.h); the lazy parts see them as five tables, I.session_id_coroutine etc., made when a part
 -- first reads one (skynet.dispatcher.sessions):
 --   session_id_coroutine: session (allocated by us) -> the thread waiting for it, or "BREAK" when its
 --     answer must be dropped;
 --   watching_session: session of a pending call -> the address called; lets "service down" fail the
 --     right calls;
 --   session_coroutine_id, session_coroutine_address: thread handling a request -> the request's session
---     and source (the session is cleared once answered).
+--     and source (the session is cleared once answered);
+--   wait_token: token of a skynet.wait -> its session (what sleep_session has for the token, while the
+--     session is marked a wait): nothing ever answers those, so killing the thread frees them.
 -- session_anchors keeps their threads and named addresses alive.
 local session_anchors = {}
 -- thread -> trace tag (string), or false when tracing is forced off for it
@@ -56,8 +58,6 @@ local session_coroutine_tracetag = {}
 local unresponse = {}
 -- sleep/wait token -> session it sleeps on
 local sleep_session = {}
--- token of a skynet.wait -> its session: nothing ever answers those, so killing the thread frees them
-local wait_token = {}
 
 -- Three FIFO queues kept as head/tail indexed arrays so that push and pop are O(1).  A pop that empties
 -- a queue rewinds it to 1, 0 at once: in a chain of wakeups (or forks that fork) the queue never looks
@@ -142,7 +142,7 @@ skynet.dispatch_message = dispatch_message
 for name, f in pairs(dispatcher.api(S)) do
     skynet[name] = f
 end
-skynet.wait = dispatcher.wait(S, session_anchors, sleep_session, wait_token)
+skynet.wait = dispatcher.wait(S, session_anchors, sleep_session)
 
 skynet.now = c.now
 skynet.hpc = c.hpc
@@ -166,7 +166,6 @@ I.proto = proto
 I.session_coroutine_tracetag = session_coroutine_tracetag
 I.unresponse = unresponse
 I.sleep_session = sleep_session
-I.wait_token = wait_token
 I.error_queue = error_queue
 I.fork_queue = fork_queue
 I.fork_body = fork_body

@@ -190,7 +190,7 @@ end
 -- sessions, which the core never hands out, and take them out again.
 test.case("session_id_coroutine and watching_session are views of the snlua's entries", function()
     local anchors = {}
-    local waiting, watching = require "skynet.dispatcher".sessions(anchors)
+    local waiting, watching = require "skynet.dispatcher".sessions(anchors, {})
     local co = coroutine.create(function() end)
     waiting[-5] = co
     test.eq(waiting[-5], co, "a thread")
@@ -245,7 +245,7 @@ end)
 
 test.case("session_coroutine_id and session_coroutine_address are views of the snlua's task records", function()
     local anchors = {}
-    local _, _, ids, sources = require "skynet.dispatcher".sessions(anchors)
+    local _, _, ids, sources = require "skynet.dispatcher".sessions(anchors, {})
     local co = coroutine.create(function() end)
     test.eq(ids[co], nil, "no request")
     ids[co] = 7
@@ -283,6 +283,50 @@ test.case("session_coroutine_id and session_coroutine_address are views of the s
     test.raises("session_coroutine_id: the main thread handles no request", function() ids[main] = 1 end)
     test.eq(coroutine.create(function() end) ~= nil and ids[coroutine.create(function() end)], nil,
         "a new thread has no record")
+end)
+
+test.case("wait_token is the tokens sleep_session maps to a session marked a wait", function()
+    local anchors, sleeping = {}, {}
+    local waiting, _, _, _, waits = require "skynet.dispatcher".sessions(anchors, sleeping)
+    local token, other = {}, "a string token"
+    waiting[-11] = coroutine.create(function() end)
+    sleeping[token] = -11
+    test.eq(waits[token], nil, "a sleep is no wait")
+    waits[token] = -11
+    test.eq(waits[token], -11, "marked")
+    sleeping[other] = -12
+    waits[other] = -12   -- the mark alone keeps an entry for the session
+    local seen = {}
+    for t, s in pairs(waits) do
+        seen[#seen + 1] = tostring(s)
+        test.eq(sleeping[t], s, "pairs gives sleep_session's session")
+    end
+    table.sort(seen)
+    test.eq(table.concat(seen, " "), "-11 -12", "both listed")
+    waits[token] = nil
+    test.eq(waits[token], nil, "unmarked")
+    test.eq(sleeping[token], -11, "sleep_session is left alone")
+    test.raises("wait_token: a value is a session, a 32-bit integer (got string)", function() waits[token] = "x" end)
+    test.raises("wait_token: a key is a token (got nil)", function() waits[nil] = 1 end)
+    waits[other] = nil
+    sleeping[token], sleeping[other] = nil, nil
+    waiting[-11] = nil
+    test.eq(next(anchors), nil, "nothing left anchored")
+end)
+
+test.case("killthread frees a thread blocked in skynet.wait, whose session nothing answers", function()
+    local before = skynet.task()
+    local token = {}
+    local co
+    skynet.fork(function()
+        co = coroutine.running()
+        skynet.wait(token)
+    end)
+    skynet.yield()
+    test.eq(skynet.task(), before + 1, "waiting")
+    test.eq(skynet.killthread(co), co, "killed")
+    test.eq(skynet.task(), before, "its session is gone, not left as BREAK")
+    test.eq(skynet.wakeup(token), nil, "and its token with it")
 end)
 
 test.case("a thread waiting on a session survives a collection with no other reference", function()

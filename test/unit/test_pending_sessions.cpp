@@ -57,7 +57,7 @@ TEST_CASE("pending_sessions: entries are found, updated and dropped like a map's
     check_same(table, model);
 }
 
-TEST_CASE("pending_sessions: an entry stays while it has a waiter or a watch") {
+TEST_CASE("pending_sessions: an entry stays while it has a waiter, a watch or the wait mark") {
     pending_sessions table;
     auto& e = table.get_or_add(5);
     CHECK(e.waiter == pending_sessions::no_waiter);
@@ -71,6 +71,10 @@ TEST_CASE("pending_sessions: an entry stays while it has a waiter or a watch") {
     table.drop_if_empty(table.find(5));
     REQUIRE(table.find(5) != nullptr);
     table.find(5)->waiter = pending_sessions::no_waiter;
+    table.find(5)->is_wait = true;
+    table.drop_if_empty(table.find(5));
+    REQUIRE(table.find(5) != nullptr);
+    table.find(5)->is_wait = false;
     table.drop_if_empty(table.find(5));
     CHECK(table.find(5) == nullptr);
     CHECK(table.size() == 0);

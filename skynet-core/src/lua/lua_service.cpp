@@ -79,21 +79,22 @@ const lazy_name internal_names[] = {
     {"end_trace", "trace"}, {"trace_resume", "trace"}, {"note_timeout", "trace"},
     // not a part: the Lua views of the snlua's session entries, made when a part first asks for them
     {"session_id_coroutine", "views"}, {"watching_session", "views"}, {"session_coroutine_id", "views"},
-    {"session_coroutine_address", "views"},
+    {"session_coroutine_address", "views"}, {"wait_token", "views"},
 };
 
-// I.session_id_coroutine, watching_session, session_coroutine_id, session_coroutine_address: the four
-// proxies of skynet.dispatcher.sessions (session_table.h).  Only the lazy parts use them, so a service that
+// I.session_id_coroutine, watching_session, session_coroutine_id, session_coroutine_address, wait_token: the
+// five proxies of skynet.dispatcher.sessions (session_table.h).  Only the lazy parts use them, so a service that
 // never loads one does without their tables and closures.
 void install_session_views(lua_State* L) {
     get_state(L, st_internal);
     const int internal = lua_gettop(L);
     lua_pushcfunction(L, sessions_new);
     get_state(L, st_session_anchors);
-    lua_call(L, 1, 4);
+    get_state(L, st_sleep_session);
+    lua_call(L, 2, 5);
     static const char* const names[] = {"session_id_coroutine", "watching_session", "session_coroutine_id",
-                                        "session_coroutine_address"};
-    for (int i = 3; i >= 0; --i) lua_setfield(L, internal, names[i]);
+                                        "session_coroutine_address", "wait_token"};
+    for (int i = 4; i >= 0; --i) lua_setfield(L, internal, names[i]);
     lua_pop(L, 1);
 }
 

@@ -84,6 +84,15 @@ bool take_waiting(lua_State* L, snlua* l, int anchors, int32_t session, bool lea
     return true;
 }
 
+void set_wait(snlua* l, int32_t session, bool on) {
+    if (on) {
+        l->pending.get_or_add(session).is_wait = true;
+    } else if (entry* e = l->pending.find(session)) {
+        e->is_wait = false;
+        l->pending.drop_if_empty(e);
+    }
+}
+
 void watch_session(lua_State* L, snlua* l, int anchors, int32_t session, int addr_index) {
     entry& e = l->pending.get_or_add(session);
     if (lua_isinteger(L, addr_index)) {
@@ -159,13 +168,14 @@ void end_task(lua_State* L, snlua* l, int anchors, lua_State* co) {
 namespace {
 
 // ---- The proxies -------------------------------------------------------------------------------------
-// The four share one metatable, whose metamethods are closures over [snlua, anchors, the four proxies]: a
-// metamethod knows its view by which proxy it was called on.  The iterator __pairs returns is a closure
-// over [snlua, anchors, view number, keys, position].
-enum view : int { view_waiting, view_watching, view_task_session, view_task_source, view_count };
+// The five share one metatable, whose metamethods are closures over [snlua, anchors, the five proxies,
+// sleep_session]: a metamethod knows its view by which proxy it was called on.  The iterator __pairs
+// returns is a closure over [snlua, anchors, view number, keys, position, sleep_session].
+enum view : int { view_waiting, view_watching, view_task_session, view_task_source, view_wait_token, view_count };
 
 constexpr int anchors_index = lua_upvalueindex(2);
 constexpr int first_proxy = 3;
+constexpr int iterator_sleep_session = lua_upvalueindex(6);
 
 view which(lua_State* L) {
     if (lua_type(L, lua_upvalueindex(first_proxy)) == LUA_TNUMBER)
@@ -179,8 +189,47 @@ bool is_watch_table(lua_State* L) { return which(L) == view_watching; }
 
 const char* table_name(lua_State* L) {
     static const char* const names[] = {"session_id_coroutine", "watching_session", "session_coroutine_id",
-                                        "session_coroutine_address"};
+                                        "session_coroutine_address", "wait_token"};
     return names[which(L)];
+}
+
+// sleep_session, for a metamethod or the iterator.
+int sleep_session_index(lua_State* L) {
+    return lua_type(L, lua_upvalueindex(first_proxy)) == LUA_TNUMBER ? iterator_sleep_session
+                                                                      : lua_upvalueindex(first_proxy + view_count);
+}
+
+// Pushes wait_token[token] (token at token_index): sleep_session[token] when that session is marked a wait.
+void push_wait_value(lua_State* L, snlua* l, int token_index) {
+    lua_pushvalue(L, token_index);
+    if (lua_rawget(L, sleep_session_index(L)) == LUA_TNUMBER && lua_isinteger(L, -1)) {
+        lua_Integer s = lua_tointeger(L, -1);
+        const entry* e = s >= INT32_MIN && s <= INT32_MAX ? l->pending.find(int32_t(s)) : nullptr;
+        if (e && e->is_wait) return;
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+}
+
+// __newindex(t, token, v) of wait_token: v is the session sleep_session has for the token, or nil.
+int wait_set(lua_State* L) {
+    lua_settop(L, 3);
+    if (lua_isnil(L, 2)) return luaL_error(L, "wait_token: a key is a token (got nil)");
+    snlua* l = context(L);
+    if (lua_isnil(L, 3)) {
+        lua_pushvalue(L, 2);
+        if (lua_rawget(L, sleep_session_index(L)) == LUA_TNUMBER && lua_isinteger(L, -1)) {
+            lua_Integer s = lua_tointeger(L, -1);
+            if (s >= INT32_MIN && s <= INT32_MAX) set_wait(l, int32_t(s), false);
+        }
+        return 0;
+    }
+    lua_Integer s = lua_isinteger(L, 3) ? lua_tointeger(L, 3) : 0;
+    if (!lua_isinteger(L, 3) || s < INT32_MIN || s > INT32_MAX)
+        return luaL_error(L, "wait_token: a value is a session, a 32-bit integer (got %s)",
+                          lua_isinteger(L, 3) ? "an integer out of range" : luaL_typename(L, 3));
+    set_wait(l, int32_t(s), true);
+    return 0;
 }
 
 bool is_task_view(lua_State* L) { return which(L) >= view_task_session; }
@@ -252,6 +301,10 @@ void push_value(lua_State* L, const entry* e) {
 
 // __index(t, k)
 int l_get(lua_State* L) {
+    if (which(L) == view_wait_token) {
+        push_wait_value(L, context(L), 2);
+        return 1;
+    }
     if (is_task_view(L)) return task_get(L);
     int32_t session = 0;
     if (!session_key(L, &session)) return 0;
@@ -261,6 +314,7 @@ int l_get(lua_State* L) {
 
 // __newindex(t, k, v)
 int l_set(lua_State* L) {
+    if (which(L) == view_wait_token) return wait_set(L);
     if (is_task_view(L)) return task_set(L);
     lua_settop(L, 3);
     int32_t session = 0;
@@ -294,7 +348,8 @@ int l_next(lua_State* L) {
     while (i < n) {
         ++i;
         lua_rawgeti(L, keys, i);
-        if (is_task_view(L)) push_task_value(L, l, lua_tothread(L, -1));
+        if (which(L) == view_wait_token) push_wait_value(L, l, lua_gettop(L));
+        else if (is_task_view(L)) push_task_value(L, l, lua_tothread(L, -1));
         else push_value(L, l->pending.find(int32_t(lua_tointeger(L, -1))));
         if (!lua_isnil(L, -1)) {
             lua_pushinteger(L, i);
@@ -312,7 +367,20 @@ int l_next(lua_State* L) {
 int l_pairs(lua_State* L) {
     snlua* l = context(L);
     lua_Integer n = 0;
-    if (is_task_view(L)) {
+    if (which(L) == view_wait_token) {
+        // the tokens sleep_session maps to a session marked a wait
+        lua_createtable(L, 0, 0);
+        const int keys = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, sleep_session_index(L))) {
+            push_wait_value(L, l, lua_gettop(L) - 1);
+            bool present = !lua_isnil(L, -1);
+            lua_pop(L, 2);   // the value pushed and sleep_session's value: the token stays for lua_next
+            if (!present) continue;
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, keys, ++n);
+        }
+    } else if (is_task_view(L)) {
         // the threads with a record: their anchors
         lua_createtable(L, 0, 0);
         for (uint32_t slot = 1; slot < l->tasks.size(); ++slot) {
@@ -336,7 +404,8 @@ int l_pairs(lua_State* L) {
     lua_pushinteger(L, which(L));
     lua_pushvalue(L, keys);
     lua_pushinteger(L, 0);
-    lua_pushcclosure(L, l_next, 5);
+    lua_pushvalue(L, sleep_session_index(L));
+    lua_pushcclosure(L, l_next, 6);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
@@ -346,8 +415,11 @@ int l_pairs(lua_State* L) {
 
 int sessions_new(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
-    insert_context(L, 1);   // [context, anchors]
-    for (int v = 0; v < view_count; ++v) lua_createtable(L, 0, 0);   // 3..6: the proxies
+    luaL_checktype(L, 2, LUA_TTABLE);
+    insert_context(L, 2);   // [context, anchors, sleep_session]
+    for (int v = 0; v < view_count; ++v) lua_createtable(L, 0, 0);   // 4..8: the proxies
+    lua_pushvalue(L, 3);
+    lua_remove(L, 3);       // [context, anchors, the proxies, sleep_session]
     lua_createtable(L, 0, 4);
     const int meta = lua_gettop(L);
     static const struct { const char* name; lua_CFunction f; } methods[] = {

@@ -159,7 +159,6 @@ enum wait_slot : int {
     wt_state,                 // S
     wt_session_anchors,       // session_anchors (session_table.h)
     wt_sleep_session,
-    wt_wait_token,
     wt_suspend,               // the string "SUSPEND"
     wt_count = wt_suspend,
 };
@@ -169,13 +168,13 @@ constexpr lua_Integer session_danger = 0x7fff0000;   // skynet.lua's DANGER
 // After the yield: stack = [token, session, whatever the resume passed].
 int wait_resumed(lua_State* L, int, lua_KContext) {
     lua_settop(L, 2);
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    lua_rawset(L, lua_upvalueindex(wt_wait_token));
+    snlua* l = context(L);
+    const int32_t session = int32_t(lua_tointeger(L, 2));
+    set_wait(l, session, false);   // wait_token[token] = nil
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     lua_rawset(L, lua_upvalueindex(wt_sleep_session));
-    stop_waiting(L, context(L), lua_upvalueindex(wt_session_anchors), int32_t(lua_tointeger(L, 2)));
+    stop_waiting(L, l, lua_upvalueindex(wt_session_anchors), session);
     return 0;
 }
 
@@ -211,19 +210,17 @@ int l_wait(lua_State* L) {
     lua_pushvalue(L, 1);
     lua_pushvalue(L, 2);
     lua_rawset(L, lua_upvalueindex(wt_sleep_session));
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, 2);
-    lua_rawset(L, lua_upvalueindex(wt_wait_token));
+    set_wait(l, int32_t(session), true);   // wait_token[token] = session
     lua_pushvalue(L, lua_upvalueindex(wt_suspend));
     return lua_yieldk(L, 1, 0, wait_resumed);
 }
 
 }  // namespace
 
-// wait(S, session_anchors, sleep_session, wait_token) -> skynet.wait
+// wait(S, session_anchors, sleep_session) -> skynet.wait
 int wait_new(lua_State* L) {
-    for (int i = 1; i <= 4; ++i) luaL_checktype(L, i, LUA_TTABLE);
-    insert_context(L, 4);
+    for (int i = 1; i <= 3; ++i) luaL_checktype(L, i, LUA_TTABLE);
+    insert_context(L, 3);
     lua_pushliteral(L, "SUSPEND");
     lua_pushcclosure(L, l_wait, wt_count);
     return 1;

@@ -20,13 +20,13 @@ pending_sessions::entry& pending_sessions::get_or_add(int32_t session) {
     const size_t mask = capacity_ - 1;
     size_t i = home(session);
     while (slots_[i].used) i = (i + 1) & mask;
-    slots_[i] = entry{session, true, no_waiter, no_watch, 0, 0};
+    slots_[i] = entry{session, true, no_waiter, no_watch, 0, 0, false};
     ++size_;
     return slots_[i];
 }
 
 void pending_sessions::drop_if_empty(entry* e) {
-    if (!e || e->waiter != no_waiter || e->watch != no_watch) return;
+    if (!e || e->waiter != no_waiter || e->watch != no_watch || e->is_wait) return;
     const size_t mask = capacity_ - 1;
     size_t hole = size_t(e - slots_.get());
     slots_[hole].used = false;

@@ -57,6 +57,7 @@ public:
         watch_kind watch;
         uint32_t thread;    // the anchor slot of the waiting thread
         uint32_t watched;   // the handle, or the anchor slot of the address
+        bool is_wait;       // a skynet.wait's session (skynet.lua's wait_token maps its token to it)
     };
 
     // The entry of a session, or nullptr.
@@ -64,7 +65,8 @@ public:
     // The entry of a session, made empty (no waiter, no watch) when there was none.  Pointers to other
     // entries may move.
     entry& get_or_add(int32_t session);
-    // Drops the entry when it holds neither a waiter nor a watch.  Pointers to other entries may move.
+    // Drops the entry when it holds neither a waiter nor a watch nor the wait mark.  Pointers to other
+    // entries may move.
     void drop_if_empty(entry* e);
 
     size_t size() const { return size_; }

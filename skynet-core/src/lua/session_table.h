@@ -25,6 +25,10 @@ void stop_waiting(lua_State* L, snlua* l, int anchors, int32_t session);
 // returns false.
 bool take_waiting(lua_State* L, snlua* l, int anchors, int32_t session, bool leave_break);
 
+// Marks the session as a skynet.wait's (on) or no longer (off): what wait_token[token] = session / nil
+// says, for the token that sleep_session maps to the session.
+void set_wait(snlua* l, int32_t session, bool on);
+
 // watching_session[session] = the address at addr_index (a handle, or a name).
 void watch_session(lua_State* L, snlua* l, int anchors, int32_t session, int addr_index);
 
@@ -57,8 +61,8 @@ void start_task(lua_State* L, snlua* l, int anchors, int co_index, lua_State* co
 // session_coroutine_id[co] = nil and session_coroutine_address[co] = nil.
 void end_task(lua_State* L, snlua* l, int anchors, lua_State* co);
 
-// sessions(anchors) -> session_id_coroutine, watching_session, session_coroutine_id, session_coroutine_address:
-// the tables Lua code sees (lua_sessions.cpp).
+// sessions(anchors, sleep_session) -> session_id_coroutine, watching_session, session_coroutine_id,
+// session_coroutine_address, wait_token: the tables Lua code sees (lua_sessions.cpp).
 int sessions_new(lua_State* L);
 
 }  // namespace skynet::sched
