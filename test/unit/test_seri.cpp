@@ -522,28 +522,3 @@ TEST_CASE("seri: random garbage never crashes") {
     CHECK(ok > 0);
     CHECK(failed > 0);
 }
-
-TEST_CASE("seri: seri_unpack_at replaces the message's slots with its values, above what lies below") {
-    lua_State* L = luaL_newstate();
-    lua_pushliteral(L, "below");
-    lua_pushinteger(L, 7);
-    lua_pushliteral(L, "two");
-    size_t size = 0;
-    void* data = skynet::seri_pack_values(L, 2, 3, &size);
-    lua_settop(L, 1);
-    lua_pushlightuserdata(L, data);
-    lua_pushinteger(L, lua_Integer(size));
-    CHECK(skynet::seri_unpack_at(L, 2) == 2);
-    REQUIRE(lua_gettop(L) == 3);
-    CHECK(std::string(lua_tostring(L, 1)) == "below");
-    CHECK(lua_tointeger(L, 2) == 7);
-    CHECK(std::string(lua_tostring(L, 3)) == "two");
-    std::free(data);
-    // nil, or an empty message: no values, and the slots are gone
-    lua_settop(L, 1);
-    lua_pushnil(L);
-    lua_pushinteger(L, 0);
-    CHECK(skynet::seri_unpack_at(L, 2) == 0);
-    CHECK(lua_gettop(L) == 1);
-    lua_close(L);
-}

@@ -168,19 +168,9 @@ int protocol_id(lua_State* L, int p) {
     return int(id);
 }
 
-// Calls p.pack with the values first..top; its results replace them.  skynet.pack itself (the lua
-// protocol's) is run here directly: the same function without a Lua call's frame.
+// Calls p.pack with the values first..top; its results replace them.
 void pack_args(lua_State* L, int p, int first) {
     get_field(L, p, as_pack_key);
-    if (lua_tocfunction(L, -1) == seri_pack) {
-        lua_pop(L, 1);
-        size_t size = 0;
-        void* data = seri_pack_values(L, first, lua_gettop(L), &size);
-        lua_settop(L, first - 1);
-        lua_pushlightuserdata(L, data);
-        lua_pushinteger(L, lua_Integer(size));
-        return;
-    }
     lua_insert(L, first);
     lua_call(L, lua_gettop(L) - first, LUA_MULTRET);
     if (lua_gettop(L) < first + 1) lua_settop(L, first + 1);   // pack gave no message: send nil
@@ -217,10 +207,6 @@ int call_resumed(lua_State* L, int, lua_KContext) {
     get_field(L, 3, as_unpack_key);
     lua_pushvalue(L, 6);
     lua_pushvalue(L, 7);
-    if (lua_tocfunction(L, -3) == seri_unpack) {   // skynet.unpack (the lua protocol's), run directly
-        lua_remove(L, -3);
-        return seri_unpack_at(L, 8);
-    }
     lua_callk(L, 2, LUA_MULTRET, 7, [](lua_State* L, int, lua_KContext base) { return lua_gettop(L) - int(base); });
     return lua_gettop(L) - 7;
 }

@@ -495,22 +495,17 @@ int seri_packstring(lua_State* L) {
     return 1;
 }
 
-namespace {
-
-// The values of the message at base (as seri_unpack_at) pushed above it; how many.  Leaves base .. top
-// otherwise as it was, less what is above base + 1 (a string message stays at base, keeping its bytes
-// alive while they are read).
-int unpack_message(lua_State* L, int base) {
-    if (lua_isnoneornil(L, base)) {
+int seri_unpack(lua_State* L) {
+    if (lua_isnoneornil(L, 1)) {
         return 0;
     }
     const unsigned char* data;
     size_t size;
-    if (lua_type(L, base) == LUA_TSTRING) {
-        data = reinterpret_cast<const unsigned char*>(lua_tolstring(L, base, &size));
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        data = reinterpret_cast<const unsigned char*>(lua_tolstring(L, 1, &size));
     } else {
-        data = static_cast<const unsigned char*>(lua_touserdata(L, base));
-        lua_Integer n = luaL_checkinteger(L, base + 1);
+        data = static_cast<const unsigned char*>(lua_touserdata(L, 1));
+        lua_Integer n = luaL_checkinteger(L, 2);
         if (n < 0) {
             lua_pushfstring(L, "Invalid serialize stream (negative size %I)", n);
             return lua_error(L);
@@ -523,7 +518,7 @@ int unpack_message(lua_State* L, int base) {
     if (data == nullptr) {
         return luaL_error(L, "deserialize null pointer");
     }
-    lua_settop(L, base);  // a string argument stays on the stack, which keeps `data` alive
+    lua_settop(L, 1);  // a string argument stays on the stack, which keeps `data` alive
     reader r{data, size, 0};
     while (r.pos < r.size) {
         if (!lua_checkstack(L, LUA_MINSTACK)) {
@@ -531,19 +526,7 @@ int unpack_message(lua_State* L, int base) {
         }
         unpack_value(L, r, 0);
     }
-    return lua_gettop(L) - base;
-}
-
-}  // namespace
-
-int seri_unpack(lua_State* L) { return unpack_message(L, 1); }
-
-int seri_unpack_at(lua_State* L, int base) {
-    int n = unpack_message(L, base);
-    // the values replace the message's slots
-    lua_rotate(L, base, n);
-    lua_settop(L, base + n - 1);
-    return n;
+    return lua_gettop(L) - 1;
 }
 
 }  // namespace skynet

@@ -20,10 +20,6 @@ int seri_packstring(lua_State* L);
 // The input buffer is only read, never freed.
 int seri_unpack(lua_State* L);
 
-// seri_unpack on the message at base (a string, or a pointer and a size at base + 1), for C callers: the
-// message's slots are replaced by its values; returns how many there are.
-int seri_unpack_at(lua_State* L, int base);
-
 // Packs the stack slots from..to (inclusive; negative indices allowed) into a malloc'ed buffer and stores
 // its length in *size. Raises a Lua error (long jump) on an unsupported value or a too deep table, so it
 // may only be called from inside a Lua C function or a protected call. Nothing is leaked when it raises.
