@@ -1,6 +1,7 @@
-// skynet.lua's session_id_coroutine and watching_session as the C functions use them: the service's
-// pending_sessions (pending_sessions.h), whose threads and named addresses sit in the anchors array
-// (skynet.lua's session_anchors, S[st_session_anchors]).  lua_sessions.cpp has these and the proxies
+// skynet.lua's session tables as the C functions use them: session_id_coroutine, watching_session and the
+// wait mark behind wait_token are the service's pending_sessions (pending_sessions.h); session_coroutine_id
+// and session_coroutine_address are its task records.  Their threads and named addresses sit in the anchors
+// array (skynet.lua's session_anchors, S[st_session_anchors]).  lua_sessions.cpp has these and the proxies
 // through which Lua code reads and writes the same entries.
 //
 // `anchors` is the index of the anchors array: absolute or an upvalue's pseudo-index, never relative.
