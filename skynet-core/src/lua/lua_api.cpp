@@ -43,7 +43,7 @@ constexpr lua_Integer session_danger = 0x7fff0000;   // skynet.lua's DANGER
 static_assert(lua_upvalueindex(as_context) == lua_upvalueindex(1) && lua_upvalueindex(as_state) == state_index,
               "the API closures are made over insert_context's [snlua, S]");
 
-void set_busy(lua_State* L) { set_state_flag(L, st_busy, true); }
+void set_busy(snlua* l) { set_state_flag(l, st_busy, true); }
 
 // S[table_slot][stack[key]] = stack[value]; value 0 means nil.
 void set_in(lua_State* L, int table_slot, int key, int value) {
@@ -113,7 +113,8 @@ lua_Integer observe_new(lua_State* L, lua_Integer session) {
 
 // skynet.lua's auxtimeout(ti): a TIMEOUT session (careful mode: its Lua version).
 lua_Integer start_timeout(lua_State* L, int ti_index) {
-    if (state_flag(L, st_careful)) {
+    snlua* l = context(L);
+    if (state_flag(l, st_careful)) {
         lua_pushvalue(L, ti_index);
         call_internal(L, "careful_timeout", 1, 1);
         lua_Integer s = lua_tointeger(L, -1);
@@ -125,7 +126,6 @@ lua_Integer start_timeout(lua_State* L, int ti_index) {
     if (!isnum) luaL_error(L, "timeout needs a number of centiseconds (got %s)", luaL_typename(L, ti_index));
     // as the TIMEOUT command reads it: a float is cut to an integer, an integer to 32 bits
     lua_Integer t = lua_isinteger(L, ti_index) ? lua_tointeger(L, ti_index) : lua_Integer(ti);
-    snlua* l = context(L);
     return observe_new(L, l->owner().timeout(l->self(), int32_t(t)));
 }
 
@@ -361,8 +361,9 @@ int l_fork(lua_State* L) {
     }
     // stack = [body]
     pooled_thread(L);   // 2: co
-    lua_Integer t = state_int(L, st_fork_tail) + 1;
-    set_state_int(L, st_fork_tail, t);
+    snlua* l = context(L);
+    lua_Integer t = state_int(l, st_fork_tail) + 1;
+    set_state_int(l, st_fork_tail, t);
     get_state(L, st_fork_queue);
     lua_pushvalue(L, 2);
     lua_rawseti(L, -2, t);
@@ -370,7 +371,7 @@ int l_fork(lua_State* L) {
     lua_pushvalue(L, 1);
     lua_rawseti(L, -2, t);
     lua_pop(L, 2);
-    set_busy(L);
+    set_busy(l);
     return 1;
 }
 
@@ -383,12 +384,13 @@ int l_wakeup(lua_State* L) {
     lua_rawgeti(L, state_index, st_sleep_session);   // 2
     lua_pushvalue(L, 1);
     if (lua_rawget(L, 2) == LUA_TNIL) return 0;
-    lua_Integer t = state_int(L, st_wake_tail) + 1;
-    set_state_int(L, st_wake_tail, t);
+    snlua* l = context(L);
+    lua_Integer t = state_int(l, st_wake_tail) + 1;
+    set_state_int(l, st_wake_tail, t);
     lua_rawgeti(L, state_index, st_wakeup_queue);
     lua_pushvalue(L, 1);
     lua_rawseti(L, -2, t);
-    set_busy(L);
+    set_busy(l);
     lua_pushboolean(L, 1);
     return 1;
 }

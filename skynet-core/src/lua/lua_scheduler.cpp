@@ -16,10 +16,10 @@ namespace {
 // Every function made here is a closure over [snlua, S] (scheduler_shared.h's context, get_state...).
 
 // A queue (its head and tail slots) holds something.
-bool queued(lua_State* L, int head, int tail) { return state_int(L, head) <= state_int(L, tail); }
+bool queued(const snlua* l, int head, int tail) { return state_int(l, head) <= state_int(l, tail); }
 
 // What the wake loop serves: queued wakeups or failed calls.
-bool wakeups_queued(lua_State* L) { return queued(L, st_wake_head, st_wake_tail) || queued(L, st_err_head, st_err_tail); }
+bool wakeups_queued(const snlua* l) { return queued(l, st_wake_head, st_wake_tail) || queued(l, st_err_head, st_err_tail); }
 
 // suspend(co, ok, cmd): what a resumed skynet thread's outcome asks for.  A thread that parked itself lets
 // the queued wakeups and errors be served; "QUIT" closes it; a bare yield leaves it parked.  A thread that
@@ -31,7 +31,7 @@ int l_suspend(lua_State* L) {
     lua_rawseti(L, state_index, st_unpacking);
     if (lua_toboolean(L, 2)) {
         if (is_literal(L, 3, "SUSPEND", 7)) {
-            if (!wakeups_queued(L)) return 0;
+            if (!wakeups_queued(context(L))) return 0;
             lua_settop(L, 0);
             get_state(L, st_dispatch_wakeup);
             lua_call(L, 0, LUA_MULTRET);
@@ -55,7 +55,7 @@ int l_fork_loop(lua_State* L) {
     snlua* l = context(L);
     for (;;) {
         lua_settop(L, 0);
-        lua_Integer head = state_int(L, st_fork_head), tail = state_int(L, st_fork_tail);
+        lua_Integer head = state_int(l, st_fork_head), tail = state_int(l, st_fork_tail);
         if (head > tail) return 0;
         get_state(L, st_fork_queue);   // 1
         get_state(L, st_fork_body);    // 2
@@ -66,10 +66,10 @@ int l_fork_loop(lua_State* L) {
         lua_pushnil(L);
         lua_rawseti(L, 2, head);
         if (head == tail) {
-            set_state_int(L, st_fork_head, 1);
-            set_state_int(L, st_fork_tail, 0);
+            set_state_int(l, st_fork_head, 1);
+            set_state_int(l, st_fork_tail, 0);
         } else {
-            set_state_int(L, st_fork_head, head + 1);
+            set_state_int(l, st_fork_head, head + 1);
         }
         lua_pushvalue(L, 3);
         lua_rawseti(L, state_index, st_running_thread);
@@ -91,7 +91,7 @@ int l_fork_loop(lua_State* L) {
         int n = resume_task(L, l, state_index, 3, co, 1, &ok);
         if (n < 0) {
             // suspend's "SUSPEND": the wakeups and errors the fork queued are served now
-            if (wakeups_queued(L)) {
+            if (wakeups_queued(l)) {
                 get_state(L, st_dispatch_wakeup);
                 lua_call(L, 0, 0);
             }
@@ -106,13 +106,13 @@ int l_fork_loop(lua_State* L) {
 
 // run_forks on (ok, err) at the top of the stack: serves what an error left behind (S[FLUSH]) and the
 // queued forks, joining their errors to err; leaves (ok, err) there.
-void run_forks(lua_State* L) {
+void run_forks(lua_State* L, snlua* l) {
     for (;;) {
         int function_slot;
-        if (state_flag(L, st_flush)) {
-            set_state_flag(L, st_flush, false);
+        if (state_flag(l, st_flush)) {
+            set_state_flag(l, st_flush, false);
             function_slot = st_dispatch_wakeup;
-        } else if (queued(L, st_fork_head, st_fork_tail)) {
+        } else if (queued(l, st_fork_head, st_fork_tail)) {
             function_slot = st_fork_loop;
         } else {
             break;
@@ -124,15 +124,16 @@ void run_forks(lua_State* L) {
             continue;
         }
     }
-    set_state_int(L, st_fork_head, 1);
-    set_state_int(L, st_fork_tail, 0);
+    set_state_int(l, st_fork_head, 1);
+    set_state_int(l, st_fork_tail, 0);
 }
 
 // What follows a message's handling, on (ok, err) at the top: a request whose unpack failed is answered,
 // queued forks and left-over wakeups run, and any error raised (joined) for snlua to log.
-int finish(lua_State* L) {
-    if (!lua_toboolean(L, -2) && state_flag(L, st_unpacking)) call_internal_at(L, state_index, "abort_unpacking", 0, 0);
-    if (state_flag(L, st_flush) || queued(L, st_fork_head, st_fork_tail)) run_forks(L);
+int finish(lua_State* L, snlua* l) {
+    if (!lua_toboolean(L, -2) && state_true_at(L, state_index, st_unpacking))
+        call_internal_at(L, state_index, "abort_unpacking", 0, 0);
+    if (state_flag(l, st_flush) || queued(l, st_fork_head, st_fork_tail)) run_forks(L, l);
     if (!lua_toboolean(L, -2)) {
         luaL_tolstring(L, -1, nullptr);
         lua_error(L);
@@ -143,7 +144,7 @@ int finish(lua_State* L) {
 // finish_message(ok, err)
 int l_finish_message(lua_State* L) {
     lua_settop(L, 2);
-    return finish(L);
+    return finish(L, context(L));
 }
 
 // dispatch_message(prototype, msg, sz, session, source): a whole message the Lua way
@@ -155,14 +156,15 @@ int l_dispatch_message(lua_State* L) {
     int st = lua_pcall(L, 5, 1, 0);
     lua_pushboolean(L, st == LUA_OK);
     lua_insert(L, -2);
-    return finish(L);
+    return finish(L, context(L));
 }
 
 // dispatch_pending(): after a thread the fast path resumed suspended, the wakeups and errors it queued
 // (what suspend does on "SUSPEND"), then what dispatch_message does after its pcall.
 int l_dispatch_pending(lua_State* L) {
     lua_settop(L, 0);
-    if (wakeups_queued(L)) {
+    snlua* l = context(L);
+    if (wakeups_queued(l)) {
         get_state(L, st_dispatch_wakeup);
         int st = lua_pcall(L, 0, 1, 0);
         lua_pushboolean(L, st == LUA_OK);
@@ -172,8 +174,8 @@ int l_dispatch_pending(lua_State* L) {
         lua_pushnil(L);
     }
     // forks queued from here on set it again: at worst one more call that finds nothing to do
-    set_state_flag(L, st_busy, false);
-    return finish(L);
+    set_state_flag(l, st_busy, false);
+    return finish(L, l);
 }
 
 // release(co, body): a task ended other than plainly (pooled_entry does the plain case): its request
@@ -194,7 +196,7 @@ int l_release(lua_State* L) {
         end_task(L, l, lua_gettop(L), co);
     }
     lua_settop(L, 2);
-    if (state_flag(L, st_tracing)) {
+    if (state_flag(l, st_tracing)) {
         get_state(L, st_session_coroutine_tracetag);
         lua_pushvalue(L, 1);
         if (lua_rawget(L, -2) != LUA_TNIL) {

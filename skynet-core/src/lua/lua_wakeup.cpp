@@ -27,18 +27,18 @@ enum wake_slot : int {
 
 // Takes the first entry of a queue (slots head/tail of S) onto the stack; false when it is empty.  A pop
 // that empties the queue rewinds it to 1, 0.
-bool pop_queue(lua_State* L, int queue_slot, int head_slot, int tail_slot) {
-    lua_Integer head = state_int(L, head_slot), tail = state_int(L, tail_slot);
+bool pop_queue(lua_State* L, snlua* l, int queue_slot, int head_slot, int tail_slot) {
+    lua_Integer head = state_int(l, head_slot), tail = state_int(l, tail_slot);
     if (head > tail) return false;
     const int queue = lua_upvalueindex(queue_slot);
     lua_rawgeti(L, queue, head);
     lua_pushnil(L);
     lua_rawseti(L, queue, head);
     if (head == tail) {
-        set_state_int(L, head_slot, 1);
-        set_state_int(L, tail_slot, 0);
+        set_state_int(l, head_slot, 1);
+        set_state_int(l, tail_slot, 0);
     } else {
-        set_state_int(L, head_slot, head + 1);
+        set_state_int(l, head_slot, head + 1);
     }
     return true;
 }
@@ -112,10 +112,10 @@ int l_wake_loop(lua_State* L) {
     for (;;) {
         lua_settop(L, 0);
         bool error_reply = false;
-        if (pop_queue(L, ws_wakeup_queue, st_wake_head, st_wake_tail)) {
+        if (pop_queue(L, l, ws_wakeup_queue, st_wake_head, st_wake_tail)) {
             // token at 1: session = sleep_session[token]
             if (lua_rawget(L, sleep_session) == LUA_TNIL || !lua_toboolean(L, 1)) continue;
-        } else if (pop_queue(L, ws_error_queue, st_err_head, st_err_tail)) {
+        } else if (pop_queue(L, l, ws_error_queue, st_err_head, st_err_tail)) {
             error_reply = true;   // session at 1
         } else {
             return 0;
@@ -125,7 +125,7 @@ int l_wake_loop(lua_State* L) {
         if (!lua_isinteger(L, 1)) continue;
         if (!take_waiting(L, l, anchors, int32_t(lua_tointeger(L, 1)), !error_reply)) continue;
         lua_insert(L, 1);   // co, session
-        if (!error_reply && state_flag(L, st_tracing)) {
+        if (!error_reply && state_flag(l, st_tracing)) {
             // the "resume" trace line of a traced thread (lazy/trace.lua)
             push_internal(L, lua_upvalueindex(ws_state), "trace_resume");
             lua_pushvalue(L, 1);
@@ -180,7 +180,8 @@ int wait_resumed(lua_State* L, int, lua_KContext) {
 
 int l_wait(lua_State* L) {
     const int state = lua_upvalueindex(wt_state);
-    if (state_flag(L, st_careful) || state_flag(L, st_tracing)) {
+    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(wt_context)));
+    if (state_flag(l, st_careful) || state_flag(l, st_tracing)) {
         int n = lua_gettop(L);
         push_internal(L, state, "lua_wait");
         lua_insert(L, 1);
@@ -188,7 +189,6 @@ int l_wait(lua_State* L) {
         return lua_gettop(L);
     }
     lua_settop(L, 1);
-    auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(wt_context)));
     lua_Integer session = l->self().new_session();
     if (session >= session_danger) {
         push_internal(L, lua_upvalueindex(wt_state), "enter_careful");

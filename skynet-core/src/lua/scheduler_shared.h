@@ -133,17 +133,16 @@ inline snlua* context(lua_State* L) { return static_cast<snlua*>(lua_touserdata(
 // Pushes S[n] and returns its type.
 inline int get_state(lua_State* L, int n) { return lua_rawgeti(L, state_index, n); }
 
-// S[n] as a flag or an integer: a scalar slot from the snlua, any other from S.
-inline bool state_flag(lua_State* L, int n) {
-    if (scalars::kind_of(n) != scalars::not_scalar) return context(L)->scalars.flag_at(n);
-    return state_true_at(L, state_index, n);
-}
+// The scalar slots of S (sched_scalars.h) as the C functions read and write them: plain fields of the
+// snlua.  A function that needs several takes the snlua once (context) and passes it: each context() is
+// a Lua API call (lua_touserdata on an upvalue), several per message on the hot paths otherwise.
+inline bool state_flag(const snlua* l, int n) { return l->scalars.flag_at(n); }
 
-inline lua_Integer state_int(lua_State* L, int n) { return context(L)->scalars.at(n); }
+inline lua_Integer state_int(const snlua* l, int n) { return l->scalars.at(n); }
 
-inline void set_state_int(lua_State* L, int n, lua_Integer v) { context(L)->scalars.set(n, v); }
+inline void set_state_int(snlua* l, int n, lua_Integer v) { l->scalars.set(n, v); }
 
-inline void set_state_flag(lua_State* L, int n, bool v) { context(L)->scalars.set_flag(n, v); }
+inline void set_state_flag(snlua* l, int n, bool v) { l->scalars.set_flag(n, v); }
 
 // The constructors the module table skynet.dispatcher offers besides `new` (the dispatcher itself).
 int pooled_entry_new(lua_State* L);   // lua_pooled.cpp
