@@ -43,4 +43,19 @@ test.case("a new service's counted heap matches Lua's own count from its first l
     end
 end)
 
+test.case("another service's heap in info follows what it holds once its message is handled", function()
+    -- The heap a service reports to the others is brought up to date after each message it handles.
+    local addr = skynet.newservice("mem_hold")
+    skynet.call(addr, "lua", "ping")
+    local before = memory.info()[addr]
+    assert(before and before > 0, "a booted service is listed")
+    skynet.call(addr, "lua", "hold", 20000)
+    local held = memory.info()[addr]
+    assert(held > before + 20000 * 16, string.format("%d -> %d", before, held))
+    skynet.call(addr, "lua", "drop")
+    local dropped = memory.info()[addr]
+    assert(dropped < held - 20000 * 16, string.format("%d -> %d", held, dropped))
+    skynet.send(addr, "lua", "exit")
+end)
+
 test.run()

@@ -70,7 +70,7 @@ int l_info(lua_State* L) {
 }
 
 int l_current(lua_State* L) {
-    lua_pushinteger(L, lua_Integer(snlua::of(L)->self().heap_bytes.load(std::memory_order_relaxed)));
+    lua_pushinteger(L, lua_Integer(snlua::of(L)->memory()));   // its own heap: exact, not the published copy
     return 1;
 }
 

@@ -192,6 +192,10 @@ snlua* snlua::of(lua_State* L) {
     return p;
 }
 
+// Every block of the service's Lua state comes and goes through here, some twenty times per message on
+// busy paths, so the common case is one comparison: the growth that needs a look (over the memory limit,
+// or past the next "Memory warning") is mem_check_ and above.  service::heap_bytes, which other services
+// read, is published once per message (publish_memory) rather than per block.
 void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     auto* l = static_cast<snlua*>(ud);
     // With ptr null, osize is the type of the object being created, not a size.
@@ -200,23 +204,34 @@ void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
         if (ptr) {
             release_block(ptr, osize);
             l->mem_ -= old;
-            if (l->self_) l->self_->heap_bytes.store(l->mem_, std::memory_order_relaxed);
         }
         return nullptr;
     }
     size_t mem = l->mem_ - old + nsize;
-    // Over the limit, a growing allocation fails: Lua turns that into a "not enough memory" error.
-    if (l->mem_limit_ && mem > l->mem_limit_ && nsize > old && !l->limit_lifted) return nullptr;
+    if (mem > l->mem_check_ && !l->may_grow(mem, old, nsize)) return nullptr;
     void* p = ptr ? std::realloc(ptr, nsize) : std::malloc(nsize);
     if (!p) return nullptr;
     l->mem_ = mem;
-    if (mem > l->mem_report_) {
-        l->mem_report_ *= 2;
-        if (l->self_)
-            l->owner().logf(l->self_->handle(), "Memory warning %.2f M", double(mem) / (1024 * 1024));
-    }
-    if (l->self_) l->self_->heap_bytes.store(mem, std::memory_order_relaxed);
     return p;
+}
+
+bool snlua::may_grow(size_t mem, size_t old, size_t nsize) {
+    // Over the limit, a growing allocation fails: Lua turns that into a "not enough memory" error.
+    if (mem_limit_ && mem > mem_limit_ && nsize > old && !limit_lifted) return false;
+    if (mem > mem_report_) {
+        mem_report_ *= 2;   // as skynet: one doubling a warning
+        if (self_) owner().logf(self_->handle(), "Memory warning %.2f M", double(mem) / (1024 * 1024));
+        update_mem_check();
+    }
+    return true;
+}
+
+void snlua::update_mem_check() {
+    mem_check_ = mem_limit_ && mem_limit_ < mem_report_ ? mem_limit_ : mem_report_;
+}
+
+void snlua::publish_memory() {
+    if (self_) self_->heap_bytes.store(mem_, std::memory_order_relaxed);
 }
 
 bool snlua::init(service& self, std::string_view args) {
@@ -228,7 +243,7 @@ bool snlua::init(service& self, std::string_view args) {
         mem_ = h->mem;
         delete h;
         lua_setallocf(L_, &snlua::allocate, this);
-        self.heap_bytes.store(mem_, std::memory_order_relaxed);
+        publish_memory();
         opened_ = true;
     } else {
         L_ = lua_newstate(&snlua::allocate, this);
@@ -318,6 +333,7 @@ void snlua::boot() {
         lua_Integer limit = lua_tointeger(L, -1);
         if (limit > 0) {
             mem_limit_ = size_t(limit);
+            update_mem_check();
             n.logf(self_->handle(), "Set memory limit to %.2f M", double(limit) / (1024 * 1024));
         }
     }
@@ -339,6 +355,7 @@ void snlua::dispatch(service& self, message& m) {
     if (!booted_) {
         booted_ = true;
         boot();
+        publish_memory();
     }
     if (is_boot_marker || self.retired()) return;
     if (callback_ref_ == LUA_NOREF) {
@@ -362,6 +379,7 @@ void snlua::dispatch(service& self, message& m) {
                      self.handle(), m.session, m.size, err ? err : "?");
     }
     lua_settop(L, 0);
+    publish_memory();
     if (forward_) m.data = nullptr;   // forward mode: the Lua side owns the payload now
 }
 
@@ -384,6 +402,7 @@ void snlua::on_kill(service& self) {
     if (!L_ || killhook_ref_ == LUA_NOREF) return;
     // The state is closed right after: answering the requesters may take what the limit would refuse.
     mem_limit_ = 0;
+    update_mem_check();
     lua_State* L = L_;
     lua_settop(L, 0);
     lua_pushcfunction(L, traceback);

@@ -57,6 +57,9 @@ public:
     std::vector<sched::task_record> tasks;
 
     size_t memory() const { return mem_; }
+    // Copies the heap size to service::heap_bytes, where other threads read it (skynet.memory.info):
+    // after the boot and after each message.
+    void publish_memory();
     // While positive the memory limit is not enforced: the dispatcher lifts it while it handles a thread
     // that died (often of the limit itself), so that the requester is answered.
     int limit_lifted = 0;
@@ -75,9 +78,12 @@ private:
     int callback_ref_ = LUA_NOREF;
     int killhook_ref_ = LUA_NOREF;
     bool forward_ = false;
-    size_t mem_ = 0;   // only the owning worker touches it; service::heap_bytes mirrors it for others
+    size_t mem_ = 0;   // only the owning worker touches it; publish_memory copies it for others
     size_t mem_limit_ = 0;
     size_t mem_report_ = size_t(32) << 20;
+    size_t mem_check_ = size_t(32) << 20;   // the smaller of mem_report_ and a set limit (allocate)
+    bool may_grow(size_t mem, size_t old, size_t nsize);
+    void update_mem_check();
 };
 
 std::unique_ptr<service_module> make_snlua();
