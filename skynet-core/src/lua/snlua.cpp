@@ -55,19 +55,21 @@ std::string env_or(node& n, const char* key, const char* fallback) {
     return v ? *v : std::string(fallback);
 }
 
-// What every snlua state has before its service-specific boot: the standard libraries (without reading
-// LUA_* environment variables), the compile cache's loadfile and searcher, the built-in C modules in
-// package.preload. The collector stays stopped until the boot ends.
+// What every snlua state has before its service-specific boot: generational collection, the standard
+// libraries (without reading LUA_* environment variables), the compile cache's loadfile and searcher, the
+// built-in C modules in package.preload. The collector stays stopped until the boot ends.
 void open_state(lua_State* L) {
     lua_gc(L, LUA_GCSTOP, 0);
+    // Entering generational mode runs a full collection (the stopped collector does not skip it): on a new
+    // state it has next to nothing to walk, after the libraries it walked them all (16k instructions a
+    // spare).  Nothing is lost by entering first: the boot more than doubles the heap, so the first
+    // collection after it is a full one whether the libraries were old or young.
+    lua_gc(L, LUA_GCGEN, 0, 0);
     lua_pushboolean(L, 1);
     lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
     luaL_openlibs(L);
     install_compile_cache(L);
     preload_builtin_modules(L);
-    // Entering generational mode runs a full collection (the stopped collector does not skip it) and makes
-    // everything so far old. Done here, a spare state pays it on the spare thread rather than the worker.
-    lua_gc(L, LUA_GCGEN, 0, 0);
 }
 
 // ---- spare states -------------------------------------------------------------------------------------
