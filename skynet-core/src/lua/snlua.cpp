@@ -170,11 +170,15 @@ void note_boot_loads(std::vector<std::string>&& loads) {
 
 spare_heap* take_spare() {
     auto& pool = spares();
-    std::lock_guard lock(pool.mu);
-    if (pool.spares.empty()) return nullptr;
-    spare_heap* h = pool.spares.back();
-    pool.spares.pop_back();
-    pool.cv.notify_one();   // make another
+    spare_heap* h = nullptr;
+    {
+        std::lock_guard lock(pool.mu);
+        if (pool.spares.empty()) return nullptr;
+        h = pool.spares.back();
+        pool.spares.pop_back();
+    }
+    // Make another.  Told after the unlock, so that the maker does not wake only to wait for the mutex.
+    pool.cv.notify_one();
     return h;
 }
 
