@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: runs the portable benchmark suite (../shared/bench, the same Lua services that run on
-# cloudwu/skynet) against our ./skynet and prints every figure plus a summary table.
+# cloudwu/skynet) against our ./skynet and prints every figure, a summary table, and the targets
+# next to the medians (test/bench/targets.py).
 # Figures only, never pass/fail.  Environment: REPS (default 1), THREADS (default 2), BENCHES (default all),
 # BENCH_PROFILE (default true: our CPU accounting stays on), SHARED_BENCH (where the suite lives).
 set -u
@@ -21,4 +22,9 @@ export OUT=$work/out
 bash "$work/run_all.sh" "$root/skynet" ours
 echo
 cat "$OUT/summary.md"
+# The targets against this run's medians, at thread = 2 when the run had it.
+target_threads=2
+case " $THREADS " in *" 2 "*) ;; *) target_threads=${THREADS%% *} ;; esac
+echo
+python3 "$root/test/bench/targets.py" "$OUT/raw.tsv" "$target_threads"
 echo "(raw figures and logs in $OUT)"
