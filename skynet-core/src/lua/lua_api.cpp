@@ -76,7 +76,7 @@ void push_address(lua_State* L, int index) {
 
 // The running thread's trace tag on top, when it has one (returns false and pushes nothing otherwise).
 bool push_trace_tag(lua_State* L, snlua* l) {
-    if (!l->scalars.flag_at(st_tracing)) return false;
+    if (!state_flag(l, st_tracing)) return false;
     get_state(L, st_running_thread);
     int t = get_in(L, st_session_coroutine_tracetag, lua_gettop(L));
     lua_remove(L, -2);
@@ -233,7 +233,7 @@ int l_call(lua_State* L) {
     lua_insert(L, 3);
     pack_args(L, 3, 4);
     int session = -1;
-    if (l->scalars.flag_at(st_careful)) {
+    if (state_flag(l, st_careful)) {
         call_internal(L, "free_session", 0, 1);
         session = int(lua_tointeger(L, -1));
         lua_pop(L, 1);
@@ -407,7 +407,7 @@ int timeout_done(lua_State* co, int, lua_KContext) {
     const int state = lua_upvalueindex(ts_state);
     auto* l = static_cast<snlua*>(lua_touserdata(co, lua_upvalueindex(ts_context)));
     const task_record* t = find_task(l, co);   // session_coroutine_id[co]
-    bool plain = (!t || !t->has_session) && !l->scalars.flag_at(st_tracing);
+    bool plain = (!t || !t->has_session) && !state_flag(l, st_tracing);
     if (!plain) {
         push_internal(co, state, "release");
         lua_pushvalue(co, 1);

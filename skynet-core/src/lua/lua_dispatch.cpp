@@ -86,7 +86,7 @@ void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int
 
 // Queued wakeups, errors and forks are skynet.lua's to serve.
 int after_message(lua_State* L, snlua* l) {
-    if (l->scalars.flag_at(st_busy)) {
+    if (state_flag(l, st_busy)) {
         lua_pushvalue(L, lua_upvalueindex(slot_pending));
         lua_call(L, 0, 0);
     }
@@ -96,7 +96,7 @@ int after_message(lua_State* L, snlua* l) {
 int l_dispatch(lua_State* L) {
     auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(slot_context)));
     lua_settop(L, arg_count);
-    if (l->profiled > 0 || l->scalars.flag_at(st_tracing)) return fallback(L);
+    if (l->profiled > 0 || state_flag(l, st_tracing)) return fallback(L);
     int type = int(lua_tointeger(L, arg_type));
     int co_index = 0;
     lua_State* co = nullptr;

@@ -34,7 +34,7 @@ int pooled_done(lua_State* co, int, lua_KContext) {
     // a session left (session_coroutine_id[co]): 0 (a send, nobody waits) is plain; anything else was
     // never answered
     const task_record* t = find_task(l, co);
-    bool plain = (!t || !t->has_session || t->session == 0) && !l->scalars.flag_at(st_tracing);
+    bool plain = (!t || !t->has_session || t->session == 0) && !state_flag(l, st_tracing);
     if (plain) {
         end_task(co, l, lua_upvalueindex(ps_anchors), co);
     } else {
