@@ -1,6 +1,7 @@
 // session_id_coroutine and watching_session (the service's pending_sessions), session_coroutine_id and
-// session_coroutine_address (its task records): for the C functions (session_table.h) and for Lua code,
-// which sees four tables whose metatables read and write the entries.
+// session_coroutine_address (its task records), and wait_token (the wait mark on a session's entry): for
+// the C functions (session_table.h) and for Lua code, which sees five tables whose metatables read and
+// write the entries.
 //
 // The tables Lua code gets are empty proxies: every read and write goes to __index/__newindex, and pairs
 // goes to __pairs, which walks the sessions present when it was called and yields those still present when
@@ -193,6 +194,15 @@ const char* table_name(lua_State* L) {
     return names[which(L)];
 }
 
+// The value at index as a session, a 32-bit integer; false when it cannot be one (no entry can have it).
+bool session_at(lua_State* L, int index, int32_t* session) {
+    if (!lua_isinteger(L, index)) return false;
+    lua_Integer k = lua_tointeger(L, index);
+    if (k < INT32_MIN || k > INT32_MAX) return false;
+    *session = int32_t(k);
+    return true;
+}
+
 // sleep_session, for a metamethod or the iterator.
 int sleep_session_index(lua_State* L) {
     return lua_type(L, lua_upvalueindex(first_proxy)) == LUA_TNUMBER ? iterator_sleep_session
@@ -202,9 +212,10 @@ int sleep_session_index(lua_State* L) {
 // Pushes wait_token[token] (token at token_index): sleep_session[token] when that session is marked a wait.
 void push_wait_value(lua_State* L, snlua* l, int token_index) {
     lua_pushvalue(L, token_index);
-    if (lua_rawget(L, sleep_session_index(L)) == LUA_TNUMBER && lua_isinteger(L, -1)) {
-        lua_Integer s = lua_tointeger(L, -1);
-        const entry* e = s >= INT32_MIN && s <= INT32_MAX ? l->pending.find(int32_t(s)) : nullptr;
+    lua_rawget(L, sleep_session_index(L));
+    int32_t s = 0;
+    if (session_at(L, -1, &s)) {
+        const entry* e = l->pending.find(s);
         if (e && e->is_wait) return;
     }
     lua_pop(L, 1);
@@ -218,17 +229,16 @@ int wait_set(lua_State* L) {
     snlua* l = context(L);
     if (lua_isnil(L, 3)) {
         lua_pushvalue(L, 2);
-        if (lua_rawget(L, sleep_session_index(L)) == LUA_TNUMBER && lua_isinteger(L, -1)) {
-            lua_Integer s = lua_tointeger(L, -1);
-            if (s >= INT32_MIN && s <= INT32_MAX) set_wait(l, int32_t(s), false);
-        }
+        lua_rawget(L, sleep_session_index(L));
+        int32_t s = 0;
+        if (session_at(L, -1, &s)) set_wait(l, s, false);
         return 0;
     }
-    lua_Integer s = lua_isinteger(L, 3) ? lua_tointeger(L, 3) : 0;
-    if (!lua_isinteger(L, 3) || s < INT32_MIN || s > INT32_MAX)
+    int32_t s = 0;
+    if (!session_at(L, 3, &s))
         return luaL_error(L, "wait_token: a value is a session, a 32-bit integer (got %s)",
                           lua_isinteger(L, 3) ? "an integer out of range" : luaL_typename(L, 3));
-    set_wait(l, int32_t(s), true);
+    set_wait(l, s, true);
     return 0;
 }
 
@@ -285,15 +295,6 @@ int task_set(lua_State* L) {
     return 0;
 }
 
-// The key at index 2 as a session; false when it cannot be one (no entry can have it).
-bool session_key(lua_State* L, int32_t* session) {
-    if (!lua_isinteger(L, 2)) return false;
-    lua_Integer k = lua_tointeger(L, 2);
-    if (k < INT32_MIN || k > INT32_MAX) return false;
-    *session = int32_t(k);
-    return true;
-}
-
 void push_value(lua_State* L, const entry* e) {
     if (is_watch_table(L)) push_watch(L, anchors_index, e);
     else push_waiter(L, anchors_index, e);
@@ -307,7 +308,7 @@ int l_get(lua_State* L) {
     }
     if (is_task_view(L)) return task_get(L);
     int32_t session = 0;
-    if (!session_key(L, &session)) return 0;
+    if (!session_at(L, 2, &session)) return 0;
     push_value(L, context(L)->pending.find(session));
     return 1;
 }
@@ -318,7 +319,7 @@ int l_set(lua_State* L) {
     if (is_task_view(L)) return task_set(L);
     lua_settop(L, 3);
     int32_t session = 0;
-    if (!session_key(L, &session))
+    if (!session_at(L, 2, &session))
         return luaL_error(L, "%s: a key is a session, a 32-bit integer (got %s)", table_name(L),
                           lua_isinteger(L, 2) ? "an integer out of range" : luaL_typename(L, 2));
     snlua* l = context(L);
@@ -339,7 +340,7 @@ int l_set(lua_State* L) {
     return 0;
 }
 
-// The iterator __pairs returns: upvalues [snlua, anchors, which, keys, position].
+// The iterator __pairs returns: upvalues [snlua, anchors, which, keys, position, sleep_session].
 int l_next(lua_State* L) {
     const int keys = lua_upvalueindex(4), position = lua_upvalueindex(5);
     lua_Integer i = lua_tointeger(L, position);
