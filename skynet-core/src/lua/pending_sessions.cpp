@@ -20,7 +20,7 @@ pending_sessions::entry& pending_sessions::get_or_add(int32_t session) {
     const size_t mask = capacity_ - 1;
     size_t i = home(session);
     while (slots_[i].used) i = (i + 1) & mask;
-    slots_[i] = entry{session, true, no_waiter, no_watch, 0, 0, false};
+    slots_[i] = entry{session, 0, 0, true, no_waiter, no_watch, false};
     ++size_;
     return slots_[i];
 }
