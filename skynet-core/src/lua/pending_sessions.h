@@ -81,10 +81,10 @@ public:
 
 private:
     // Sessions are handed out in order, and many that were made together complete together (a burst of
-    // timers, a fan-out of calls): eight consecutive sessions share a run of slots, two cache lines, so such a
-    // burst reads the table in order.  The runs themselves are spread by Fibonacci hashing, so that a long
-    // block of sessions still pending (thousands of sleepers) does not form one cluster that the probes of
-    // newer sessions would have to walk.
+    // timers, a fan-out of calls): four consecutive sessions share a run of slots, one cache line, so such a
+    // burst reads the table a line at a time instead of missing the cache (and the TLB) at every look-up.
+    // The runs themselves are spread by Fibonacci hashing, so that a long block of sessions still pending
+    // (thousands of sleepers) does not form one cluster that the probes of newer sessions would have to walk.
     static constexpr unsigned run_bits = 2;
     size_t home(int32_t session) const {
         uint32_t s = uint32_t(session);
