@@ -43,7 +43,7 @@ void pending_sessions::drop_if_empty(entry* e) {
 }
 
 void pending_sessions::grow() {
-    size_t capacity = capacity_ ? capacity_ * 2 : 8;
+    size_t capacity = capacity_ ? capacity_ * 2 : first_capacity;
     std::unique_ptr<entry[]> old = std::move(slots_);
     size_t old_capacity = capacity_;
     slots_ = std::make_unique<entry[]>(capacity);   // value-initialized: every slot unused

@@ -86,10 +86,12 @@ private:
     // The runs themselves are spread by Fibonacci hashing, so that a long block of sessions still pending
     // (thousands of sleepers) does not form one cluster that the probes of newer sessions would have to walk.
     static constexpr unsigned run_bits = 2;
+    // The first table's size; every table has at least two runs, so the spread below has a bit to use.
+    static constexpr size_t first_capacity = 8;
+    static_assert(first_capacity >= (size_t(2) << run_bits));
     size_t home(int32_t session) const {
         uint32_t s = uint32_t(session);
-        unsigned spread_bits = bits_ - run_bits;
-        uint32_t run = spread_bits ? ((s >> run_bits) * 0x9E3779B1u) >> (32 - spread_bits) : 0;
+        uint32_t run = ((s >> run_bits) * 0x9E3779B1u) >> (32 - (bits_ - run_bits));
         return (size_t(run) << run_bits) | (s & ((1u << run_bits) - 1));
     }
     void grow();
