@@ -103,7 +103,7 @@ static void release_payload(message& m) {
 // Pushes with `push` into dest's mailbox and schedules dest if it was idle.  The scheduler is called after the
 // registry's lock is released.
 template <class Push>
-static bool push_to(registry& handles, scheduler& workers, uint32_t dest, Push&& push) {
+static bool push_to(registry& handles, scheduler& workers, uint32_t dest, bool hand_off, Push&& push) {
     service_ptr idle;
     bool ok = handles.visit(dest, [&](const service_ptr& s) {
         switch (push(s->mq())) {
@@ -113,16 +113,22 @@ static bool push_to(registry& handles, scheduler& workers, uint32_t dest, Push&&
         }
         return true;
     });
-    if (idle) workers.push(std::move(idle));
+    if (!idle) return ok;
+    if (hand_off)
+        workers.hand_off(std::move(idle));
+    else
+        workers.push(std::move(idle));
     return ok;
 }
 
 bool node::deliver(uint32_t dest, const message& m) {
-    return push_to(registry_, scheduler_, dest, [&](mailbox& mq) { return mq.push(m); });
+    // A request that expects an answer, or the answer: the sender is about to wait, or to end the message
+    // it answered, so the receiver may run next on this worker (scheduler.h, the next slot).
+    return push_to(registry_, scheduler_, dest, m.session != 0, [&](mailbox& mq) { return mq.push(m); });
 }
 
 bool node::deliver_many(uint32_t dest, const message* msgs, size_t count) {
-    return push_to(registry_, scheduler_, dest, [&](mailbox& mq) { return mq.push_many(msgs, count); });
+    return push_to(registry_, scheduler_, dest, false, [&](mailbox& mq) { return mq.push_many(msgs, count); });
 }
 
 void node::deliver_timeouts(const timer_event* events, size_t count) {

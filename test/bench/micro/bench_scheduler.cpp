@@ -1,4 +1,4 @@
-// Scheduler: what it costs to hand a service to a worker through the ready queue.
+// Scheduler: what it costs to hand a service to a worker through the ready queue or the next slot.
 #include <atomic>
 #include <memory>
 
@@ -50,9 +50,11 @@ void requeue(size_t n) {
 }
 
 // Two workers, two services passing one token (a message) back and forth under the mailbox flag protocol,
-// as in a call/response between two services: each pass is a push onto an idle mailbox, a ready-queue push,
-// and usually a pick-up by the other worker. Per pass, so it is the latency of a message between services.
-void ping_pong(size_t n) {
+// as in a call/response between two services: each pass is a push onto an idle mailbox, then either a
+// ready-queue push, usually picked up by the other worker (`handoff` false: a plain send), or a handoff to
+// the worker's next slot, run by the same worker once the turn ends (`handoff` true: a request or a reply).
+// Per pass, so it is the latency of a message between services.
+void ping_pong(size_t n, bool handoff) {
     scheduler sched(2);
     service_ptr a = idle_service(1);
     service_ptr b = idle_service(2);
@@ -68,7 +70,11 @@ void ping_pong(size_t n) {
                 done.notify_one();
                 continue;
             }
-            if (other->mq().push(m) == skynet::mailbox::push_result::schedule) sched.push(other);
+            if (other->mq().push(m) != skynet::mailbox::push_result::schedule) continue;
+            if (handoff)
+                sched.hand_off(other);
+            else
+                sched.push(other);
         }
     });
     if (a->mq().push(message{0, 0, skynet::PTYPE_LUA, nullptr, 0}) == skynet::mailbox::push_result::schedule)
@@ -79,7 +85,8 @@ void ping_pong(size_t n) {
 
 void run_group() {
     micro::run("scheduler.requeue_1worker", requeue);
-    micro::run("scheduler.ping_pong_2workers", ping_pong);
+    micro::run("scheduler.ping_pong_2workers", [](size_t n) { ping_pong(n, false); });
+    micro::run("scheduler.handoff_ping_pong_2workers", [](size_t n) { ping_pong(n, true); });
 }
 
 [[maybe_unused]] const int registered = micro::add_group("scheduler", run_group);
