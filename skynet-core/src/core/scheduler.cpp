@@ -92,11 +92,15 @@ void scheduler::push(service_ptr s) {
 
 void scheduler::hand_to_slot(next_slot& slot, service_ptr s) {
     service_ptr older;
-    for (;;) {
+    for (int round = 0;; ++round) {
         int state = slot.state.load(std::memory_order_acquire);
         if (state == slot_empty) break;
         if (state == slot_full && take(slot, older)) break;
-        cpu_relax();   // another worker is moving it out
+        // Another worker is moving it out, a few stores; yield should that worker have lost its core.
+        if (round < 64)
+            cpu_relax();
+        else
+            std::this_thread::yield();
     }
     slot.held = std::move(s);
     slot.handoffs.store(slot.handoffs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
