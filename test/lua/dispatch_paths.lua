@@ -64,6 +64,23 @@ test.case("forks queued by a handler run after it, even when the handler raises"
     test.eq(skynet.call(server, "lua", "log"), "forked", "fork after an error")
 end)
 
+-- A thread resumed by a response (here a timer's) takes the lean path (lean_response.h) when it parks
+-- again; what it queues, and an error it raises, must still be dealt with before the next message.
+test.case("forks queued by a thread a response resumed run before the next message", function()
+    for i = 1, 3 do
+        test.eq(skynet.call(server, "lua", "sleep_then_fork"), "slept", "answered after the sleep " .. i)
+        test.eq(skynet.call(server, "lua", "log"), "forked after sleep", "the fork ran before the next request " .. i)
+    end
+end)
+
+test.case("a thread a response resumed that raises fails its caller; the service keeps serving", function()
+    for i = 1, 3 do
+        test.raises("call failed", skynet.call, server, "lua", "sleep_then_fail", "failure after sleep " .. i)
+        test.eq(skynet.call(server, "lua", "echo", i), i, "served after failure " .. i)
+    end
+    test.eq(skynet.call(server, "lua", "tasks"), 0, "no thread left waiting")
+end)
+
 test.case("wakeups queued inside a request are served", function()
     test.eq(skynet.call(server, "lua", "wake", 50), 50)
 end)

@@ -10,6 +10,7 @@
 // skynet.lua's scheduler state stays in its own tables.  The few scalars both sides need are the slots of
 // one small table, skynet.lua's `S`, read and written here by index (scheduler_shared.h).  The module's
 // other constructors are in lua_pooled.cpp (the pooled threads' body) and lua_wakeup.cpp (wakeups, wait).
+#include "lua/lean_response.h"
 #include "lua/scheduler_shared.h"
 #include "lua/session_table.h"
 #include "lua/snlua.h"
@@ -93,8 +94,23 @@ int after_message(lua_State* L, snlua* l) {
     return 0;
 }
 
+// The rest of a lean response (lean_response.h), called with [false, n, suspend, co, ok, values...] where
+// n counts suspend and what follows it, or [false, -1] when only queued work is left.
+int finish_lean(lua_State* L, snlua* l) {
+    lua_Integer n = lua_tointeger(L, 2);
+    if (n >= 0) {
+        bool ok = lua_toboolean(L, 5);
+        if (!ok) ++l->limit_lifted;
+        int st = lua_pcall(L, int(n) - 1, 0, 0);
+        if (!ok) --l->limit_lifted;
+        if (st != LUA_OK) failed(L);
+    }
+    return after_message(L, l);
+}
+
 int l_dispatch(lua_State* L) {
     auto* l = static_cast<snlua*>(lua_touserdata(L, lua_upvalueindex(slot_context)));
+    if (lua_type(L, arg_type) == LUA_TBOOLEAN) return finish_lean(L, l);
     lua_settop(L, arg_count);
     if (l->profiled > 0 || state_flag(l, st_tracing)) return fallback(L);
     int type = int(lua_tointeger(L, arg_type));
@@ -164,6 +180,59 @@ int l_dispatch(lua_State* L) {
     resume_and_suspend(L, l, co_index, co, nargs);
     return after_message(L, l);
 }
+
+}  // namespace
+
+namespace sched {
+
+lean_result lean_response(lua_State* L, snlua* l, int callback_ref, int32_t session, void* msg, size_t size) {
+    // Only skynet.dispatcher's callback, and only where l_dispatch itself would not hand everything to
+    // skynet.lua.
+    if (l->profiled > 0 || state_flag(l, st_tracing)) return lean_result::not_taken;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, callback_ref);   // 1
+    if (lua_tocfunction(L, 1) != l_dispatch || !lua_checkstack(L, 8)) {
+        lua_settop(L, 0);
+        return lean_result::not_taken;
+    }
+    constexpr int anchors = 2, state = 3, co_index = 4;
+    lua_getupvalue(L, 1, slot_session_anchors);
+    lua_getupvalue(L, 1, slot_state);
+    // l_dispatch's response case, step by step (the thread gets true, msg, sz, session)
+    if (!take_waiting(L, l, anchors, session, false, 4)) {
+        lua_settop(L, 0);
+        return lean_result::not_taken;   // unknown or BREAK: skynet.lua's
+    }
+    lua_State* co = lua_tothread(L, co_index);
+    lua_pushvalue(L, co_index);
+    lua_rawseti(L, state, st_running_thread);
+    lua_pushboolean(co, 1);
+    lua_pushlightuserdata(co, msg);   // as the callback gets it: a light userdata, NULL included
+    lua_pushinteger(co, lua_Integer(size));
+    lua_pushinteger(co, session);
+    bool ok = true;
+    int n = resume_task(L, l, state, co_index, co, 4, &ok);
+    if (n < 0) {
+        if (!state_flag(l, st_busy)) {
+            lua_settop(L, 0);
+            return lean_result::done;
+        }
+        lua_settop(L, 1);
+        lua_pushboolean(L, 0);
+        lua_pushinteger(L, -1);
+        return lean_result::unfinished;
+    }
+    // [callback, anchors, S, co, suspend, co, ok, values...]: resume_task left room for one more value
+    lua_pushboolean(L, 0);
+    lua_replace(L, anchors);
+    lua_pushinteger(L, n);
+    lua_replace(L, state);
+    lua_remove(L, co_index);   // suspend's arguments hold it
+    return lean_result::unfinished;
+}
+
+}  // namespace sched
+
+namespace {
 
 // dispatcher(S, dispatch_message, finish_message, dispatch_pending, proto, coroutine_pool,
 //            session_anchors, pooled_entry) -> callback

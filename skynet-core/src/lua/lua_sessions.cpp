@@ -75,10 +75,14 @@ void stop_waiting(lua_State* L, snlua* l, int anchors, int32_t session) {
     l->pending.drop_if_empty(e);
 }
 
-bool take_waiting(lua_State* L, snlua* l, int anchors, int32_t session, bool leave_break) {
+bool take_waiting(lua_State* L, snlua* l, int anchors, int32_t session, bool leave_break, int room) {
     entry* e = l->pending.find(session);
     if (!e || e->waiter != pending_sessions::waiting_thread) return false;
     lua_rawgeti(L, anchors, e->thread);
+    if (room > 0 && !lua_checkstack(lua_tothread(L, -1), room)) {
+        lua_pop(L, 1);
+        return false;
+    }
     drop_thread(L, l, anchors, *e);
     if (leave_break) e->waiter = pending_sessions::broken;
     else l->pending.drop_if_empty(e);

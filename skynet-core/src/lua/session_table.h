@@ -22,9 +22,9 @@ void break_session(lua_State* L, snlua* l, int anchors, int32_t session);
 void stop_waiting(lua_State* L, snlua* l, int anchors, int32_t session);
 
 // When a thread waits on the session: pushes it, takes the session out (leaves "BREAK" when
-// leave_break) and returns true.  Otherwise (no entry or "BREAK") pushes nothing, changes nothing and
-// returns false.
-bool take_waiting(lua_State* L, snlua* l, int anchors, int32_t session, bool leave_break);
+// leave_break) and returns true.  Otherwise (no entry or "BREAK", or room > 0 and the thread's stack
+// cannot grow by room values) pushes nothing, changes nothing and returns false.
+bool take_waiting(lua_State* L, snlua* l, int anchors, int32_t session, bool leave_break, int room = 0);
 
 // Marks the session as a skynet.wait's (on) or no longer (off): what wait_token[token] = session / nil
 // says, for the token that sleep_session maps to the session.

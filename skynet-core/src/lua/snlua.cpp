@@ -11,6 +11,7 @@
 #include "core/node.h"
 #include "lua/builtin_modules.h"
 #include "lua/compile_cache.h"
+#include "lua/lean_response.h"
 #include "lua/session_table.h"
 
 #ifndef SKYNET_NO_JEMALLOC
@@ -369,15 +370,26 @@ void snlua::dispatch(service& self, message& m) {
         return;
     }
     lua_State* L = L_;
-    lua_pushcfunction(L, traceback);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, callback_ref_);
-    lua_pushinteger(L, m.type);
-    lua_pushlightuserdata(L, m.data);
-    lua_pushinteger(L, lua_Integer(m.size));
-    lua_pushinteger(L, m.session);
-    lua_pushinteger(L, m.source);
     active.store(L, std::memory_order_relaxed);
-    int r = lua_pcall(L, 5, 0, 1);
+    auto lean = m.type == PTYPE_RESPONSE
+                    ? sched::lean_response(L, this, callback_ref_, m.session, m.data, m.size)
+                    : sched::lean_result::not_taken;
+    int nargs = 5;
+    if (lean == sched::lean_result::not_taken) {
+        lua_pushcfunction(L, traceback);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, callback_ref_);
+        lua_pushinteger(L, m.type);
+        lua_pushlightuserdata(L, m.data);
+        lua_pushinteger(L, lua_Integer(m.size));
+        lua_pushinteger(L, m.session);
+        lua_pushinteger(L, m.source);
+    } else if (lean == sched::lean_result::unfinished) {
+        // [callback, continuation arguments...]: lean_response left a free slot for the handler
+        nargs = lua_gettop(L) - 1;
+        lua_pushcfunction(L, traceback);
+        lua_insert(L, 1);
+    }
+    int r = lean == sched::lean_result::done ? LUA_OK : lua_pcall(L, nargs, 0, 1);
     active.store(nullptr, std::memory_order_relaxed);
     if (r != LUA_OK) {
         const char* err = lua_tostring(L, -1);

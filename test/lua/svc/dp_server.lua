@@ -5,6 +5,9 @@
 --   lua "fork_then_fail"   queues a fork, then raises; the fork records "forked"
 --   lua "fork_and_reply"   queues a fork that records "forked", answers "replied"
 --   lua "wake", n          a thread waits on a token; n wakeups in a row; answers how often it woke
+--   lua "sleep_then_fork"  sleeps a tick (a timer's answer resumes it), queues a fork that records
+--                          "forked after sleep", answers "slept"
+--   lua "sleep_then_fail", text   sleeps a tick, then raises text
 --   lua "log"              -> the records so far (and clears them)
 --   lua "pool"             -> the number of parked threads is not observable; answers the pending task count
 --   lua "forget"           never answered: skynet's "Maybe forgot response" line is recorded (see below)
@@ -56,6 +59,17 @@ end
 function cmd.fork_and_reply()
     skynet.fork(function() records[#records + 1] = "forked" end)
     return "replied"
+end
+
+function cmd.sleep_then_fork()
+    skynet.sleep(1)
+    skynet.fork(function() records[#records + 1] = "forked after sleep" end)
+    return "slept"
+end
+
+function cmd.sleep_then_fail(text)
+    skynet.sleep(1)
+    error(text)
 end
 
 function cmd.wake(n)
