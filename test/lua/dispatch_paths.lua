@@ -115,7 +115,12 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     test.raises("table expected", make, {}, f, f, f, t, t, 42, f)
     test.raises("function expected", make, {}, f, f, f, t, t, t, nil)
     -- a well-formed call makes a callback
-    test.eq(type(make({}, f, f, f, t, t, t, f)), "function")
+    local callback = make({}, f, f, f, t, t, t, f)
+    test.eq(type(callback), "function")
+    -- a boolean type is snlua's continuation of a lean response: from Lua it is refused, not run
+    test.raises("a message type must be an integer", callback, false, 0)
+    test.raises("a message type must be an integer", callback, false, -1, "extra")
+    test.raises("a message type must be an integer", callback, true, 5, f)
     local wake_loop = require "skynet.dispatcher".wake_loop
     test.raises("function expected", wake_loop, {}, t, t, t, t, f, 1)
     test.eq(type(wake_loop({}, t, t, t, t, f, f)), "function")

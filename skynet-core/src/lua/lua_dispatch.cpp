@@ -98,6 +98,9 @@ int after_message(lua_State* L, snlua* l) {
 // n counts suspend and what follows it, or [false, -1] when only queued work is left.
 int finish_lean(lua_State* L, snlua* l) {
     lua_Integer n = lua_tointeger(L, 2);
+    // Only snlua::dispatch calls it so; anything else (the callback called from Lua with a boolean) is refused.
+    if (n == -1 ? lua_gettop(L) != 2 : (n < 3 || lua_gettop(L) != n + 2))
+        return luaL_error(L, "skynet.dispatcher: a message type must be an integer");
     if (n >= 0) {
         bool ok = lua_toboolean(L, 5);
         if (!ok) ++l->limit_lifted;
