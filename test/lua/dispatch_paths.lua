@@ -34,11 +34,17 @@ test.case("a send whose unpack raises is dropped; the next request works", funct
     test.eq(skynet.call(server, "dp_picky", "fine"), "fine")
 end)
 
-test.case("a handler that raises fails the caller; the pooled threads keep working", function()
-    for i = 1, 5 do
-        test.raises("call failed", skynet.call, server, "lua", "fail", "handler failure " .. i)
-        test.eq(skynet.call(server, "lua", "echo", i), i, "served after failure " .. i)
+-- `rounds` requests whose handler raises (command, text): each fails its caller, and the request right after
+-- is served.
+local function fails_then_serves(command, text, rounds)
+    for i = 1, rounds do
+        test.raises("call failed", skynet.call, server, "lua", command, text .. " " .. i)
+        test.eq(skynet.call(server, "lua", "echo", i), i, "served after " .. text .. " " .. i)
     end
+end
+
+test.case("a handler that raises fails the caller; the pooled threads keep working", function()
+    fails_then_serves("fail", "handler failure", 5)
 end)
 
 test.case("a request its handler leaves unanswered is reported, and the thread serves again", function()
@@ -74,10 +80,7 @@ test.case("forks queued by a thread a response resumed run before the next messa
 end)
 
 test.case("a thread a response resumed that raises fails its caller; the service keeps serving", function()
-    for i = 1, 3 do
-        test.raises("call failed", skynet.call, server, "lua", "sleep_then_fail", "failure after sleep " .. i)
-        test.eq(skynet.call(server, "lua", "echo", i), i, "served after failure " .. i)
-    end
+    fails_then_serves("sleep_then_fail", "failure after sleep", 3)
     test.eq(skynet.call(server, "lua", "tasks"), 0, "no thread left waiting")
 end)
 

@@ -72,17 +72,22 @@ int fallback(lua_State* L) {
 }
 
 
-// Resumes co (at index co_index of L) with the nargs values already on its stack, then does what
-// suspend would do with the result.
-void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int nargs) {
-    bool ok = true;
-    int n = resume_task(L, l, lua_upvalueindex(slot_state), co_index, co, nargs, &ok);
-    if (n < 0) return;
+// Calls suspend(co, ok, values...), the n values on top of L's stack that resume_task left for a result
+// other than parking.
+void call_suspend(lua_State* L, snlua* l, int n, bool ok) {
     // A thread that died, perhaps of the memory limit: answering its requester must not fail for memory.
     if (!ok) ++l->limit_lifted;
     int st = lua_pcall(L, n - 1, 0, 0);
     if (!ok) --l->limit_lifted;
     if (st != LUA_OK) failed(L);
+}
+
+// Resumes co (at index co_index of L) with the nargs values already on its stack, then does what
+// suspend would do with the result.
+void resume_and_suspend(lua_State* L, snlua* l, int co_index, lua_State* co, int nargs) {
+    bool ok = true;
+    int n = resume_task(L, l, lua_upvalueindex(slot_state), co_index, co, nargs, &ok);
+    if (n >= 0) call_suspend(L, l, n, ok);
 }
 
 // Queued wakeups, errors and forks are skynet.lua's to serve.
@@ -101,13 +106,7 @@ int finish_lean(lua_State* L, snlua* l) {
     // Only snlua::dispatch calls it so; anything else (the callback called from Lua with a boolean) is refused.
     if (n == -1 ? lua_gettop(L) != 2 : (n < 3 || lua_gettop(L) != n + 2))
         return luaL_error(L, "skynet.dispatcher: a message type must be an integer");
-    if (n >= 0) {
-        bool ok = lua_toboolean(L, 5);
-        if (!ok) ++l->limit_lifted;
-        int st = lua_pcall(L, int(n) - 1, 0, 0);
-        if (!ok) --l->limit_lifted;
-        if (st != LUA_OK) failed(L);
-    }
+    if (n >= 0) call_suspend(L, l, int(n), lua_toboolean(L, 5));
     return after_message(L, l);
 }
 
