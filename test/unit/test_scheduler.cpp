@@ -44,19 +44,26 @@ void run_no_lost_wakeup(int workers, int hops = 0) {
     std::atomic<int> handled{0};
     std::atomic<bool> two_at_once{false};
     std::vector<std::atomic<int>> running(services);
+    // A turn owns its service from its start until a pop finds the mailbox empty (which clears the flag: a
+    // push may schedule it again at once, and another worker run it while this turn is still returning) or
+    // until it requeues the service.  `running` counts the turns inside those stretches only.
+    auto enter = [&](int idx) {
+        if (running[idx].fetch_add(1) != 0) two_at_once = true;
+    };
     sched.start([&](service_ptr s, int) {
         int idx = int(s->handle());
-        if (running[idx].fetch_add(1) != 0) two_at_once = true;
-        message m;
-        bool got = s->mq().pop(m);
+        enter(idx);
         running[idx].fetch_sub(1);
-        if (!got) return;
+        message m;
+        if (!s->mq().pop(m)) return;
+        enter(idx);
         handled.fetch_add(1);
         if (m.session > 0) {
             auto& next = svcs[(idx + 1 + m.session) % services];
             if (next->mq().push(message{m.source, m.session - 1, 0, nullptr, 0}) == mailbox::push_result::schedule)
                 sched.hand_off(next);
         }
+        running[idx].fetch_sub(1);
         sched.push(std::move(s));
     });
     std::vector<std::thread> threads;
