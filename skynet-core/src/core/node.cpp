@@ -333,7 +333,7 @@ void node::turn(service_ptr s, int worker) {
         if (n == 0) {
             // The mailbox is unscheduled now; a retire that raced with the pop is seen here or reschedules.
             end_turn(*s, worker);
-            if (s->retired()) teardown(s);
+            if (s->reclaim_if_retired()) teardown(s);
             return;
         }
         for (size_t i = 0; i < n; ++i) {
@@ -361,7 +361,7 @@ requeue:
     // (fan-out: a scheduler push and pop saved per receiver).  When the last pop left messages behind, only this
     // worker could have taken them, so the look is skipped.
     if (left == 0 && mq.unschedule_if_empty()) {
-        if (s->retired()) teardown(s);
+        if (s->reclaim_if_retired()) teardown(s);
         return;
     }
     scheduler_.push(std::move(s));

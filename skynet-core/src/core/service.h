@@ -61,6 +61,12 @@ public:
     bool retire(end_reason reason);
     bool retired() const { return state_.load(std::memory_order_acquire) != 0; }
     end_reason reason() const { return end_reason(state_.load(std::memory_order_acquire) - 1); }
+    // For a worker whose turn just gave the service up (its pop or unschedule_if_empty cleared the mailbox
+    // flag): true when the service is retired and this worker took it back, so the teardown is its own.
+    // Without taking it back a worker could tear down a service another one is running: a push may have
+    // scheduled it again the moment the flag was cleared, and a retire then land during that turn.  When the
+    // flag is already set again, whoever set it holds the service and sees the retire itself.
+    bool reclaim_if_retired() { return retired() && mq_.try_schedule(); }
     // Runs once; later calls return false at once.
     bool begin_teardown() { return !torn_down_.exchange(true, std::memory_order_acq_rel); }
     void destroy_module() { module_.reset(); }
