@@ -61,10 +61,15 @@ inline bool scheduler::take(next_slot& slot, service_ptr& out) {
     return true;
 }
 
+inline bool scheduler::wake_wanted(bool nappers_too) const {
+    // seq_cst: a handoff reads these without mu_, after publishing its slot (see hand_to_slot).
+    int waiting = sleeping_.load(std::memory_order_seq_cst);
+    if (nappers_too) waiting += napping_.load(std::memory_order_seq_cst);
+    return waiting > 0 && spinning_.load(std::memory_order_seq_cst) == 0 && !waking_.load(std::memory_order_seq_cst);
+}
+
 inline void scheduler::wake_one_locked(bool nappers_too) {
-    int waiting = sleeping_.load(std::memory_order_relaxed);
-    if (nappers_too) waiting += napping_.load(std::memory_order_relaxed);
-    if (waiting > 0 && spinning_.load(std::memory_order_relaxed) == 0 && !waking_.load(std::memory_order_relaxed)) {
+    if (wake_wanted(nappers_too)) {
         waking_.store(true, std::memory_order_relaxed);
         cv_.notify_one();
     }
@@ -112,9 +117,8 @@ void scheduler::hand_to_slot(next_slot& slot, service_ptr s) {
         return;
     }
     // Should this turn go on for long, somebody must be awake to take the slot: as for the queue, a sleeper
-    // is woken when nobody is looking.
-    if (sleeping_.load(std::memory_order_seq_cst) > 0 && spinning_.load(std::memory_order_seq_cst) == 0 &&
-        !waking_.load(std::memory_order_seq_cst)) {
+    // is woken when nobody is looking (looked at first without the lock, which most handoffs then skip).
+    if (wake_wanted(false)) {
         spin_then_lock(mu_);
         std::lock_guard lock(mu_, std::adopt_lock);
         wake_one_locked(false);

@@ -84,8 +84,9 @@ private:
     // An idle worker's wait, mu_ held and the queue empty: spins, naps or sleeps until the queue has work
     // (returns null) or it stole a service from a slot (returns it).
     service_ptr wait_for_work(std::unique_lock<light_mutex>& lock, int index);
-    // Wakes a sleeper (or a napper, with nappers_too) if nobody spins and no wake-up is already on its way
-    // (mu_ held).
+    // A sleeper (or a napper, with nappers_too) waits, nobody spins and no wake-up is already on its way.
+    bool wake_wanted(bool nappers_too) const;
+    // Wakes one waiter when wake_wanted (mu_ held).
     void wake_one_locked(bool nappers_too);
     // A timed wait that handoffs do not interrupt (mu_ held).
     void nap(std::unique_lock<light_mutex>& lock, std::chrono::microseconds how_long);
