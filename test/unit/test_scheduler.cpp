@@ -30,6 +30,18 @@ std::vector<service_ptr> idle_services(int n) {
     return svcs;
 }
 
+// Pushes m onto s's mailbox and, when that made s ready (the flag protocol), gives s to the scheduler:
+// handed off (hand) or queued.
+void make_ready(scheduler& sched, const service_ptr& s, const message& m, bool hand) {
+    if (s->mq().push(m) != mailbox::push_result::schedule) return;
+    if (hand)
+        sched.hand_off(s);
+    else
+        sched.push(s);
+}
+
+message token() { return message{0, 1, 0, nullptr, 0}; }
+
 // Producers push into a few mailboxes following the flag protocol; the workers pop one message per turn and
 // requeue a service that still has messages.  Every message must be handled: a lost wake-up leaves some
 // stuck, and the test then fails on its deadline (a hang check, not a timing measurement).
@@ -58,11 +70,9 @@ void run_no_lost_wakeup(int workers, int hops = 0) {
         if (!s->mq().pop(m)) return;
         enter(idx);
         handled.fetch_add(1);
-        if (m.session > 0) {
-            auto& next = svcs[(idx + 1 + m.session) % services];
-            if (next->mq().push(message{m.source, m.session - 1, 0, nullptr, 0}) == mailbox::push_result::schedule)
-                sched.hand_off(next);
-        }
+        if (m.session > 0)
+            make_ready(sched, svcs[(idx + 1 + m.session) % services], message{m.source, m.session - 1, 0, nullptr, 0},
+                       true);
         running[idx].fetch_sub(1);
         sched.push(std::move(s));
     });
@@ -70,13 +80,8 @@ void run_no_lost_wakeup(int workers, int hops = 0) {
     for (int p = 0; p < producers; ++p)
         threads.emplace_back([&, p] {
             for (int i = 0; i < per_producer; ++i) {
-                auto& s = svcs[(i + p) % services];
-                if (s->mq().push(message{uint32_t(p), hops, 0, nullptr, 0}) == mailbox::push_result::schedule) {
-                    if (hops > 0)
-                        sched.hand_off(s);   // from outside the workers: the queue
-                    else
-                        sched.push(s);
-                }
+                // with hops, a handoff from outside the workers: the queue
+                make_ready(sched, svcs[(i + p) % services], message{uint32_t(p), hops, 0, nullptr, 0}, hops > 0);
                 if (i % 1000 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
             }
         });
@@ -113,8 +118,7 @@ void run_slot_is_stolen(bool asleep) {
         while (s->mq().pop(m)) {}
         if (s->handle() == 0) {
             a_worker = worker;
-            if (svcs[1]->mq().push(message{0, 1, 0, nullptr, 0}) == mailbox::push_result::schedule)
-                sched.hand_off(svcs[1]);
+            make_ready(sched, svcs[1], token(), true);
             // This turn "computes" until B has run somewhere else.
             a_saw_b = wait_until([&] { return b_ran.load(); });
         } else {
@@ -123,7 +127,7 @@ void run_slot_is_stolen(bool asleep) {
         }
     });
     if (asleep) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (svcs[0]->mq().push(message{0, 1, 0, nullptr, 0}) == mailbox::push_result::schedule) sched.push(svcs[0]);
+    make_ready(sched, svcs[0], token(), false);
     CHECK(wait_until([&] { return b_ran.load(); }));
     CHECK(wait_until([&] { return a_worker.load() >= 0; }));
     sched.stop();
@@ -159,13 +163,7 @@ TEST_CASE("scheduler: a service handed off runs before the queue, a second hando
     std::mutex mu;
     std::vector<int> order;
     std::atomic<int> turns{0};
-    auto ready = [&](int i, bool hand) {
-        if (svcs[i]->mq().push(message{0, 1, 0, nullptr, 0}) != mailbox::push_result::schedule) return;
-        if (hand)
-            sched.hand_off(svcs[i]);
-        else
-            sched.push(svcs[i]);
-    };
+    auto ready = [&](int i, bool hand) { make_ready(sched, svcs[i], token(), hand); };
     sched.start([&](service_ptr s, int) {
         message m;
         while (s->mq().pop(m)) {}
@@ -207,16 +205,12 @@ TEST_CASE("scheduler: a chain of handoffs gives way to the queue") {
         }
         int n = pair_turns.fetch_add(1) + 1;
         if (n == 100) {   // the pair is running: now X arrives, from another thread
-            std::thread([&] {
-                if (svcs[2]->mq().push(message{0, 1, 0, nullptr, 0}) == mailbox::push_result::schedule)
-                    sched.push(svcs[2]);
-            }).join();
+            std::thread([&] { make_ready(sched, svcs[2], token(), false); }).join();
         }
         if (stop_pair.load() || n > 100000) return;
-        auto& other = svcs[1 - idx];
-        if (other->mq().push(message{0, 1, 0, nullptr, 0}) == mailbox::push_result::schedule) sched.hand_off(other);
+        make_ready(sched, svcs[1 - idx], token(), true);
     });
-    if (svcs[0]->mq().push(message{0, 1, 0, nullptr, 0}) == mailbox::push_result::schedule) sched.push(svcs[0]);
+    make_ready(sched, svcs[0], token(), false);
     CHECK(wait_until([&] { return pair_turns_before_x.load() >= 0; }));
     stop_pair = true;
     sched.stop();
