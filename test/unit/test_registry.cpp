@@ -4,15 +4,13 @@
 
 #include "core/node.h"
 #include "core/registry.h"
+#include "dummy_node.h"
 
 using namespace skynet;
 
 namespace {
 // Services in these tests are never run; they only need a node to belong to.
-node& dummy_node() {
-    static node n({{"thread", "1"}, {"harbor", "0"}}, [](std::string_view) { return nullptr; });
-    return n;
-}
+using unit::dummy_node;
 service_ptr make() { return std::make_shared<service>(dummy_node(), nullptr); }
 }  // namespace
 

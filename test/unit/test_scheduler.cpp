@@ -6,17 +6,14 @@
 #include <thread>
 #include <vector>
 
-#include "core/node.h"
 #include "core/scheduler.h"
+#include "dummy_node.h"
 
 using namespace skynet;
 
 namespace {
 
-node& dummy_node() {
-    static node n({{"thread", "1"}, {"harbor", "0"}}, [](std::string_view) { return nullptr; });
-    return n;
-}
+using unit::dummy_node;
 
 // Idle services with handles 0..n-1 (a new service's mailbox starts scheduled; one pop makes it idle).
 std::vector<service_ptr> idle_services(int n) {

@@ -1,16 +1,13 @@
 #include <doctest/doctest.h>
 
-#include "core/node.h"
 #include "core/service.h"
+#include "dummy_node.h"
 
 using namespace skynet;
 
 namespace {
 
-node& dummy_node() {
-    static node n({{"thread", "1"}, {"harbor", "0"}}, [](std::string_view) { return nullptr; });
-    return n;
-}
+using unit::dummy_node;
 
 // A service the way a worker leaves it when its turn ends on an empty mailbox: the flag cleared.
 service_ptr given_up_service() {

@@ -6,15 +6,13 @@
 #include <string>
 
 #include "core/node.h"
+#include "dummy_node.h"
 
 using namespace skynet;
 
 namespace {
 // The services here are never run; NEXTSESSION only touches the calling service's own counter.
-node& dummy_node() {
-    static node n({{"thread", "1"}, {"harbor", "0"}}, [](std::string_view) { return nullptr; });
-    return n;
-}
+using unit::dummy_node;
 
 // The message of the command_error a NEXTSESSION parameter gets ("" when it is accepted).
 std::string refusal(service& s, std::string_view param) {
