@@ -114,6 +114,13 @@ class Node:
         with self.cond:
             return sum(1 for line in self.lines if rx.search(line))
 
+    def unusual(self, usual, last=20):
+        """The last `last` output lines that match none of the regexes in `usual`: what to show when a test of
+        a chatty example fails."""
+        rxs = [re.compile(p) for p in usual]
+        with self.cond:
+            return [line for line in self.lines if not any(rx.search(line) for rx in rxs)][-last:]
+
     def output(self, last=40):
         with self.cond:
             return "\n".join(self.lines[-last:])
