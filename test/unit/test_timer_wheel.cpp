@@ -268,6 +268,62 @@ TEST_CASE("timer_wheel: a throwing callback loses no event") {
     CHECK(got[4].at == 20);
 }
 
+TEST_CASE("timer_wheel: a limited advance delivers in parts, in order, each at its own tick") {
+    timer_wheel w(0);
+    for (int i = 1; i <= 250; ++i) {
+        w.add(10, ev(i));  // one tick with many events
+    }
+    w.add(11, ev(251));
+    w.add(300, ev(252));  // past a cascade
+    std::vector<fired> out;
+    bool added = false;
+    auto cb = [&](const timer_event& e) {
+        out.push_back({e.session, w.now()});
+        if (e.session == 5 && !added) {
+            added = true;
+            w.add(0, ev(900));  // due now: after the events of this tick that are still pending
+            w.add(1, ev(901));  // due 11, behind 251
+        }
+    };
+    std::vector<size_t> parts;
+    for (int call = 0; call < 100 && w.size() > 0; ++call) parts.push_back(w.advance(1000, cb, 64));
+    CHECK(w.size() == 0);
+    REQUIRE(out.size() == 254);
+    // 254 events in parts of at most 64: four full parts, then the rest
+    REQUIRE(parts.size() >= 4);
+    CHECK(parts[0] == 64);
+    CHECK(parts[1] == 64);
+    CHECK(parts[2] == 64);
+    CHECK(parts[3] == 62);
+    for (int i = 0; i < 250; ++i) {
+        CHECK(out[size_t(i)].session == i + 1);
+        CHECK(out[size_t(i)].at == 10);
+    }
+    CHECK(out[250].session == 900);
+    CHECK(out[250].at == 10);
+    CHECK(out[251].session == 251);
+    CHECK(out[251].at == 11);
+    CHECK(out[252].session == 901);
+    CHECK(out[252].at == 11);
+    CHECK(out[253].session == 252);
+    CHECK(out[253].at == 300);
+}
+
+TEST_CASE("timer_wheel: between limited advances the rest is due now, and adds count from its tick") {
+    timer_wheel w(0);
+    for (int i = 1; i <= 10; ++i) w.add(50, ev(i));
+    CHECK(w.advance(1000, [](const timer_event&) {}, 4) == 4);
+    CHECK(w.now() == 50);
+    CHECK(w.next_due() == std::optional<uint64_t>(50));
+    w.add(5, ev(99));  // from the paused tick: due 55
+    auto got = advance(w, 1000);
+    REQUIRE(got.size() == 7);
+    CHECK(got[0].session == 5);
+    CHECK(got[5].session == 10);
+    CHECK(got[6].session == 99);
+    CHECK(got[6].at == 55);
+}
+
 TEST_CASE("timer_wheel: random timers match a sorted reference") {
     struct pending {
         uint64_t due;

@@ -42,11 +42,16 @@ void timer_service::add(int64_t delay_ms, timer_event ev) {
 }
 
 void timer_service::loop() {
+    constexpr size_t fire_batch = 256;
     std::vector<timer_event> due;
+    due.reserve(fire_batch);
     std::unique_lock lock(mu_);
     while (!quit_) {
         uint64_t now = elapsed_ms();
-        wheel_.advance(now, [&](const timer_event& ev) { due.push_back(ev); });
+        // In parts: a tick on which thousands of timers fall due would otherwise keep every add() waiting on
+        // the lock while all of them are gathered, and the first services would get their expiries only after
+        // the last one was found.
+        wheel_.advance(now, [&](const timer_event& ev) { due.push_back(ev); }, fire_batch);
         if (!due.empty()) {
             lock.unlock();
             fire_(due.data(), due.size());

@@ -44,10 +44,10 @@ void timer_wheel::push(chain& c, uint32_t i) {
     c.tail = i;
 }
 
-uint32_t timer_wheel::take(chain& c) {
-    uint32_t head = c.head;
+timer_wheel::chain timer_wheel::take(chain& c) {
+    chain taken = c;
     c = chain{};
-    return head;
+    return taken;
 }
 
 void timer_wheel::add(int64_t delay_ms, timer_event ev) {
@@ -99,7 +99,7 @@ void timer_wheel::place_all(uint32_t head) {
     }
 }
 
-uint32_t timer_wheel::take_near(uint64_t index) {
+timer_wheel::chain timer_wheel::take_near(uint64_t index) {
     near_used_[index / 64] &= ~(uint64_t(1) << (index % 64));
     return take(near_[index]);
 }
@@ -109,7 +109,7 @@ void timer_wheel::cascade() {
         // A new 2^32 ms block: every level is at index 0 and empty; bring in what now fits. What does not
         // goes back, recomputing the minimum.
         overflow_min_ = UINT64_MAX;
-        place_all(take(overflow_));
+        place_all(take(overflow_).head);
         return;
     }
     // Only the lowest level whose index moved off 0 opens a slot; the slots below it at index 0 are empty
@@ -119,7 +119,7 @@ void timer_wheel::cascade() {
         auto index = (current_ >> shift) & level_mask;
         if (index != 0) {
             level_used_[level] &= ~(uint64_t(1) << index);
-            place_all(take(levels_[level][index]));
+            place_all(take(levels_[level][index]).head);
             return;
         }
     }
@@ -171,18 +171,14 @@ bool timer_wheel::step_toward(uint64_t target) {
     return false;
 }
 
-void timer_wheel::requeue_front(uint32_t head) {
-    if (head == npos) {
+void timer_wheel::requeue_front(chain c) {
+    if (c.head == npos) {
         return;
     }
-    uint32_t tail = head;
-    while (nodes_[tail].next != npos) {
-        tail = nodes_[tail].next;
-    }
-    nodes_[tail].next = due_now_.head;
-    due_now_.head = head;
+    nodes_[c.tail].next = due_now_.head;
+    due_now_.head = c.head;
     if (due_now_.tail == npos) {
-        due_now_.tail = tail;
+        due_now_.tail = c.tail;
     }
 }
 

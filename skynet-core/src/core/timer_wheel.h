@@ -34,8 +34,10 @@ public:
     // (except for a zero delay added from inside a callback: that one waits for the next call, so a
     // callback that keeps re-adding zero delays cannot loop forever). on_expire may call add(). If it
     // throws, the events not yet delivered stay pending and are delivered first by the next advance().
+    // At most `limit` events are delivered; the rest stay pending the same way, so a caller can hand out a
+    // large batch of expiries in parts. Returns how many were delivered.
     template <class F>
-    void advance(uint64_t now_ms, F&& on_expire);
+    size_t advance(uint64_t now_ms, F&& on_expire, size_t limit = SIZE_MAX);
 
     size_t size() const { return size_; }
     uint64_t now() const { return current_; }
@@ -71,11 +73,11 @@ private:
     uint32_t alloc_node();
     void release_node(uint32_t i);
     void push(chain& c, uint32_t i);
-    static uint32_t take(chain& c);
+    static chain take(chain& c);
     // Files a node by its due time relative to current_ (due >= current_).
     void place(uint32_t i);
     void place_all(uint32_t head);
-    uint32_t take_near(uint64_t index);
+    chain take_near(uint64_t index);
     // Re-files the slot that the tick current_ opens (current_ is a multiple of 256).
     void cascade();
     // The next tick after current_ at which a slot fires or cascades; UINT64_MAX if none.
@@ -83,11 +85,12 @@ private:
     // Moves current_ towards target, cascading on the way; true when it stopped on a tick whose near slot
     // holds events, false once it reached target.
     bool step_toward(uint64_t target);
-    // Puts an undelivered chain back in front of the due-now list (used when on_expire throws).
-    void requeue_front(uint32_t head);
-
+    // Puts an undelivered chain back in front of the due-now list (when on_expire throws, or the limit of an
+    // advance is reached).
+    void requeue_front(chain c);
+    // Delivers c in order while budget lasts (counting it down); requeues what is left.
     template <class F>
-    void deliver(uint32_t head, F& on_expire);
+    void deliver(chain c, F& on_expire, size_t& budget);
 
     uint64_t current_;
     size_t size_ = 0;
@@ -103,8 +106,14 @@ private:
 };
 
 template <class F>
-void timer_wheel::deliver(uint32_t head, F& on_expire) {
+void timer_wheel::deliver(chain c, F& on_expire, size_t& budget) {
+    uint32_t head = c.head;
     while (head != npos) {
+        if (budget == 0) {
+            requeue_front({head, c.tail});   // what is left of c is a suffix of it: same tail
+            return;
+        }
+        --budget;
         // Copy out before the call: on_expire may add timers, which can reallocate nodes_.
         timer_event ev = nodes_[head].ev;
         uint32_t next = nodes_[head].next;
@@ -114,20 +123,23 @@ void timer_wheel::deliver(uint32_t head, F& on_expire) {
         try {
             on_expire(ev);
         } catch (...) {
-            requeue_front(head);
+            if (head != npos) requeue_front({head, c.tail});
             throw;
         }
     }
 }
 
 template <class F>
-void timer_wheel::advance(uint64_t now_ms, F&& on_expire) {
+size_t timer_wheel::advance(uint64_t now_ms, F&& on_expire, size_t limit) {
+    size_t budget = limit;
     // Taken once: a callback that re-adds a zero delay is delivered next time, not in an endless loop.
-    deliver(take(due_now_), on_expire);
+    deliver(take(due_now_), on_expire, budget);
     uint64_t target = now_ms > max_time ? max_time : now_ms;
-    while (step_toward(target)) {
-        deliver(take_near(current_ & near_mask), on_expire);
+    // A spent budget stops before the next tick, so now() stays the tick of the events left pending.
+    while (budget > 0 && step_toward(target)) {
+        deliver(take_near(current_ & near_mask), on_expire, budget);
     }
+    return limit - budget;
 }
 
 }  // namespace skynet
