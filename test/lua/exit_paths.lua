@@ -173,6 +173,16 @@ test.case("exit in the middle of queued requests: those before it answer, each o
     fails_after_exit(target)
 end)
 
+test.case("killed while it holds response closures: their requesters fail", function()
+    -- Nothing else is pending in it (no call, no sleep, no request being handled): only the closures.
+    local target = skynet.newservice("pt_held", "k")
+    local outcome = call_all({ { target, "work", 1 }, { target, "work", 2 } })
+    test.wait_until(function() return skynet.call(target, "lua", "held") == 2 end, 300, "both calls to be held")
+    skynet.kill(target)
+    wait_answers(outcome, 2)
+    test.eq(tally(outcome, 2).failed, 2, "held requests failed")
+end)
+
 test.run(function()
     -- ep_target's "flood" reports the mailbox length it reached with a send.
     skynet.dispatch("lua", function(_, _, cmd, value)

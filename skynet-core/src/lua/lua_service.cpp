@@ -386,11 +386,27 @@ int l_start(lua_State* L) {
     return 0;
 }
 
+// Whether exit.lua's abandon_all would find anything to do: a queued fork, a pending session (a waiting
+// thread, a watched call, a skynet.wait), a request being handled with its session, or an open response
+// closure.  Most services are killed idle (a node's shutdown, a kill of a finished worker); for them the
+// exit part and the Lua views of the sessions it reads need not be loaded only to find nothing.
+bool nothing_to_abandon(lua_State* L, snlua* l) {
+    if (l->scalars.at(st_fork_head) <= l->scalars.at(st_fork_tail) || l->pending.size() != 0) return false;
+    for (const task_record& t : l->tasks)
+        if (t.used && t.has_session) return false;
+    get_state(L, st_internal);
+    lua_pushliteral(L, "unresponse");
+    bool none = lua_rawget(L, -2) == LUA_TTABLE && (lua_pushnil(L), lua_next(L, -2) == 0);
+    lua_settop(L, 0);
+    return none;
+}
+
 // Killed from outside (spec §0.3): the core calls this before closing the state.  It runs in the main
 // thread, where no skynet thread is current.
 int l_kill_hook(lua_State* L) {
     lua_pushnil(L);
     lua_rawseti(L, state_index, st_running_thread);
+    if (nothing_to_abandon(L, context(L))) return 0;
     call_internal_at(L, state_index, "abandon_all", 0, 0);
     return 0;
 }
