@@ -396,7 +396,11 @@ bool nothing_to_abandon(lua_State* L, snlua* l) {
         if (t.used && t.has_session) return false;
     get_state(L, st_internal);
     lua_pushliteral(L, "unresponse");
-    bool none = lua_rawget(L, -2) == LUA_TTABLE && (lua_pushnil(L), lua_next(L, -2) == 0);
+    bool none = false;
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+        lua_pushnil(L);
+        none = lua_next(L, -2) == 0;
+    }
     lua_settop(L, 0);
     return none;
 }
