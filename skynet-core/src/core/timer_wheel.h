@@ -123,7 +123,7 @@ void timer_wheel::deliver(chain c, F& on_expire, size_t& budget) {
         try {
             on_expire(ev);
         } catch (...) {
-            if (head != npos) requeue_front({head, c.tail});
+            requeue_front({head, c.tail});   // nothing when that was the last event
             throw;
         }
     }
