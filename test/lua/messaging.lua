@@ -34,6 +34,49 @@ test.case("ret with a raw string", function()
     test.eq(skynet.tostring(msg, sz), "plain text", "raw reply")
 end)
 
+-- skynet.call packs and unpacks the lua protocol's values without calling skynet.pack/unpack (lua_api.cpp):
+-- the answers the core delivers in any shape, and arguments pack refuses, must come out as with the calls.
+test.case("call: an answer that is not a packed stream raises in the caller", function()
+    test.raises("Invalid serialize stream", skynet.call, echo, "lua", "RAW", "\255\255\255")
+    test.eq(select("#", skynet.call(echo, "lua", "RAW")), 0, "ret(nil) answers nothing")
+    test.eq(skynet.call(echo, "lua", "ECHO", "still"), "still", "the caller goes on")
+end)
+
+test.case("call: an argument pack refuses raises, and nothing is sent", function()
+    local target = skynet.newservice "ll_echo"
+    local before = skynet.call(target, "debug", "STAT").message
+    -- the message as skynet.pack's own, called from C: no position in front
+    for _, f in ipairs { skynet.call, skynet.send } do
+        local ok, err = pcall(f, target, "lua", "ECHO", print)
+        test.eq(ok, false, "raised")
+        test.eq(err, "Unsupport type function to serialize", "message")
+    end
+    local after = skynet.call(target, "debug", "STAT").message
+    test.eq(after - before, 1, "only the second STAT reached the service")
+    test.eq(skynet.call(target, "lua", "ECHO", 1, 2), 1, "a good call right after")
+    skynet.kill(target)
+end)
+
+test.case("call: a replaced pack or unpack of the lua protocol is the one called", function()
+    local p = skynet._proto.lua
+    local real_pack, real_unpack = p.pack, p.unpack
+    local packs, unpacks = 0, 0
+    p.pack = function(...)
+        packs = packs + 1
+        return real_pack(...)
+    end
+    p.unpack = function(msg, sz)
+        unpacks = unpacks + 1
+        return real_unpack(msg, sz)
+    end
+    local ok, r = pcall(skynet.call, echo, "lua", "ECHO", "through the replacements")
+    p.pack, p.unpack = real_pack, real_unpack
+    test.eq(ok, true, "call: " .. tostring(r))
+    test.eq(r, "through the replacements", "answer")
+    test.eq(packs, 1, "the replaced pack ran")
+    test.eq(unpacks, 1, "the replaced unpack ran")
+end)
+
 test.case("rawcall returns msg, sz that unpack", function()
     local msg, sz = skynet.rawcall(echo, "lua", skynet.pack("ECHO", 7, "x"))
     test.eq(type(sz), "number", "sz type")

@@ -171,6 +171,17 @@ int protocol_id(lua_State* L, int p) {
 // Calls p.pack with the values first..top; its results replace them.
 void pack_args(lua_State* L, int p, int first) {
     get_field(L, p, as_pack_key);
+    if (lua_tocfunction(L, -1) == seri_pack) {
+        // skynet.pack (the lua protocol's): what the call would do, without the call's frame
+        lua_pop(L, 1);
+        size_t size = 0;
+        void* data = seri_pack_values(L, first, lua_gettop(L), &size, 0);
+        lua_settop(L, first - 1);
+        // seri_pack_values checked LUA_MINSTACK slots, so these pushes cannot raise and leak data.
+        lua_pushlightuserdata(L, data);
+        lua_pushinteger(L, lua_Integer(size));
+        return;
+    }
     lua_insert(L, first);
     lua_call(L, lua_gettop(L) - first, LUA_MULTRET);
     if (lua_gettop(L) < first + 1) lua_settop(L, first + 1);   // pack gave no message: send nil
@@ -205,6 +216,16 @@ int call_resumed(lua_State* L, int, lua_KContext) {
     unwatch_session(L, context(L), anchors, int32_t(lua_tointeger(L, 4)));
     if (!lua_toboolean(L, 5)) return luaL_error(L, "call failed");
     get_field(L, 3, as_unpack_key);
+    if (lua_tocfunction(L, -1) == seri_unpack && lua_type(L, 6) == LUA_TLIGHTUSERDATA && lua_isinteger(L, 7)) {
+        // skynet.unpack of an answer as the core delivers it: what the call would return, without the call.
+        // Anything else (nil, a string, a bad size) goes through the function, for its own errors.
+        lua_pop(L, 1);
+        const void* data = lua_touserdata(L, 6);
+        lua_Integer size = lua_tointeger(L, 7);
+        if (size == 0) return 0;
+        if (size > 0 && data) return seri_unpack_values(L, data, size_t(size));
+        get_field(L, 3, as_unpack_key);
+    }
     lua_pushvalue(L, 6);
     lua_pushvalue(L, 7);
     lua_callk(L, 2, LUA_MULTRET, 7, [](lua_State* L, int, lua_KContext base) { return lua_gettop(L) - int(base); });

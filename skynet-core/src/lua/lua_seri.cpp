@@ -7,6 +7,7 @@
 #include "lua/lua_seri.h"
 
 #include <climits>
+#include <cstdarg>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -66,6 +67,7 @@ int heap_buffer_gc(lua_State* L) {
 // Plain data only: it must survive a long jump without a destructor.
 struct writer {
     lua_State* L;
+    int where;          // the level whose position prefixes the writer's errors (luaL_where)
     int owner_slot;     // stack slot reserved for the heap_buffer userdata
     heap_buffer* heap;  // null while the bytes still fit in `local`
     unsigned char* data;
@@ -75,15 +77,28 @@ struct writer {
 };
 
 // Reserves a stack slot for the owner and starts writing into the local array.
-void writer_init(writer& w, lua_State* L) {
+void writer_init(writer& w, lua_State* L, int where = 1) {
     luaL_checkstack(L, LUA_MINSTACK, nullptr);
     lua_pushnil(L);
     w.L = L;
+    w.where = where;
     w.owner_slot = lua_gettop(L);
     w.heap = nullptr;
     w.data = w.local;
     w.size = 0;
     w.capacity = local_capacity;
+}
+
+// luaL_error, with the position of the writer's level.
+[[noreturn]] void writer_error(const writer& w, const char* fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    luaL_where(w.L, w.where);
+    lua_pushvfstring(w.L, fmt, args);
+    va_end(args);
+    lua_concat(w.L, 2);
+    lua_error(w.L);
+    __builtin_unreachable();
 }
 
 void writer_reserve(writer& w, size_t extra) {
@@ -92,7 +107,7 @@ void writer_reserve(writer& w, size_t extra) {
     }
     lua_State* L = w.L;
     if (extra > SIZE_MAX / 2 - w.size) {
-        luaL_error(L, "serialize buffer too large");
+        writer_error(w, "serialize buffer too large");
     }
     size_t need = w.size + extra;
     size_t capacity = w.capacity * 2;
@@ -113,7 +128,7 @@ void writer_reserve(writer& w, size_t extra) {
         lua_replace(L, w.owner_slot);
         auto* block = static_cast<unsigned char*>(std::malloc(capacity));
         if (block == nullptr) {
-            luaL_error(L, "not enough memory to serialize %I bytes", static_cast<lua_Integer>(capacity));
+            writer_error(w, "not enough memory to serialize %I bytes", static_cast<lua_Integer>(capacity));
         }
         std::memcpy(block, w.local, w.size);
         h->data = block;
@@ -123,7 +138,7 @@ void writer_reserve(writer& w, size_t extra) {
         // On failure realloc leaves the old block in place, still owned by the userdata.
         auto* block = static_cast<unsigned char*>(std::realloc(w.heap->data, capacity));
         if (block == nullptr) {
-            luaL_error(L, "not enough memory to serialize %I bytes", static_cast<lua_Integer>(capacity));
+            writer_error(w, "not enough memory to serialize %I bytes", static_cast<lua_Integer>(capacity));
         }
         w.heap->data = block;
         w.data = block;
@@ -189,7 +204,7 @@ void pack_string(writer& w, const char* s, size_t len) {
         put_le(w, len, 4);
     } else {
         // skynet would silently truncate the length; refusing is the only way not to corrupt the stream.
-        luaL_error(w.L, "serialize can't pack a string of %I bytes", static_cast<lua_Integer>(len));
+        writer_error(w, "serialize can't pack a string of %I bytes", static_cast<lua_Integer>(len));
     }
     put_bytes(w, s, len);
 }
@@ -262,7 +277,7 @@ void pack_table(writer& w, int index, int depth) {
 void pack_value(writer& w, int index, int depth) {
     lua_State* L = w.L;
     if (depth > max_pack_depth) {
-        luaL_error(L, "serialize can't pack too depth table");
+        writer_error(w, "serialize can't pack too depth table");
     }
     int type = lua_type(L, index);
     switch (type) {
@@ -293,7 +308,7 @@ void pack_value(writer& w, int index, int depth) {
         pack_table(w, index, depth + 1);
         break;
     default:
-        luaL_error(L, "Unsupport type %s to serialize", lua_typename(L, type));
+        writer_error(w, "Unsupport type %s to serialize", lua_typename(L, type));
     }
 }
 
@@ -445,7 +460,7 @@ void unpack_value(lua_State* L, reader& r, int depth) {
 
 }  // namespace
 
-void* seri_pack_values(lua_State* L, int from, int to, size_t* size) {
+void* seri_pack_values(lua_State* L, int from, int to, size_t* size, int where) {
     if (from < 0) {
         from = lua_absindex(L, from);
     }
@@ -453,7 +468,7 @@ void* seri_pack_values(lua_State* L, int from, int to, size_t* size) {
         to = lua_absindex(L, to);
     }
     writer w;
-    writer_init(w, L);
+    writer_init(w, L, where);
     pack_range(w, from, to);
     void* out;
     if (w.heap != nullptr) {
@@ -463,7 +478,7 @@ void* seri_pack_values(lua_State* L, int from, int to, size_t* size) {
         // malloc(0) may return null, and callers treat null as "no message"; always hand out a real block.
         out = std::malloc(w.size == 0 ? 1 : w.size);
         if (out == nullptr) {
-            luaL_error(L, "not enough memory to serialize %I bytes", static_cast<lua_Integer>(w.size));
+            writer_error(w, "not enough memory to serialize %I bytes", static_cast<lua_Integer>(w.size));
         }
         std::memcpy(out, w.local, w.size);
     }
@@ -519,14 +534,19 @@ int seri_unpack(lua_State* L) {
         return luaL_error(L, "deserialize null pointer");
     }
     lua_settop(L, 1);  // a string argument stays on the stack, which keeps `data` alive
-    reader r{data, size, 0};
+    return seri_unpack_values(L, data, size);
+}
+
+int seri_unpack_values(lua_State* L, const void* data, size_t size) {
+    int top = lua_gettop(L);
+    reader r{static_cast<const unsigned char*>(data), size, 0};
     while (r.pos < r.size) {
         if (!lua_checkstack(L, LUA_MINSTACK)) {
             invalid_stream(L, r, "too many values");
         }
         unpack_value(L, r, 0);
     }
-    return lua_gettop(L) - 1;
+    return lua_gettop(L) - top;
 }
 
 }  // namespace skynet
