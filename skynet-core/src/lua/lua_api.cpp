@@ -172,14 +172,10 @@ int protocol_id(lua_State* L, int p) {
 void pack_args(lua_State* L, int p, int first) {
     get_field(L, p, as_pack_key);
     if (lua_tocfunction(L, -1) == seri_pack) {
-        // skynet.pack (the lua protocol's): what the call would do, without the call's frame
+        // skynet.pack (the lua protocol's): what the call would do, without the call's frame (its errors
+        // then name no position, as skynet.pack's called from here would)
         lua_pop(L, 1);
-        size_t size = 0;
-        void* data = seri_pack_values(L, first, lua_gettop(L), &size, 0);
-        lua_settop(L, first - 1);
-        // seri_pack_values checked LUA_MINSTACK slots, so these pushes cannot raise and leak data.
-        lua_pushlightuserdata(L, data);
-        lua_pushinteger(L, lua_Integer(size));
+        seri_pack_in_place(L, first, 0);
         return;
     }
     lua_insert(L, first);
@@ -329,11 +325,7 @@ int l_ret(lua_State* L) { return answer(L); }
 
 // skynet.retpack(...): skynet.ret(skynet.pack(...)).
 int l_retpack(lua_State* L) {
-    size_t size = 0;
-    void* data = seri_pack_values(L, 1, lua_gettop(L), &size);
-    lua_settop(L, 0);
-    lua_pushlightuserdata(L, data);
-    lua_pushinteger(L, lua_Integer(size));
+    seri_pack_in_place(L, 1);
     return answer(L);
 }
 

@@ -487,12 +487,18 @@ void* seri_pack_values(lua_State* L, int from, int to, size_t* size, int where) 
     return out;
 }
 
-int seri_pack(lua_State* L) {
+void seri_pack_in_place(lua_State* L, int from, int where) {
     size_t size = 0;
-    void* buffer = seri_pack_values(L, 1, lua_gettop(L), &size);
-    // seri_pack_values checked LUA_MINSTACK slots above the arguments, so these pushes cannot raise.
+    void* buffer = seri_pack_values(L, from, lua_gettop(L), &size, where);
+    lua_settop(L, from - 1);
+    // seri_pack_values checked LUA_MINSTACK slots above the values, so these pushes cannot raise (and lose
+    // the buffer).
     lua_pushlightuserdata(L, buffer);
     lua_pushinteger(L, static_cast<lua_Integer>(size));
+}
+
+int seri_pack(lua_State* L) {
+    seri_pack_in_place(L, 1);
     return 2;
 }
 

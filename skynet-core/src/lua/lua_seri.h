@@ -34,4 +34,8 @@ int seri_unpack_values(lua_State* L, const void* data, size_t size);
 // in place of calling skynet.pack (whose errors then read as if skynet.pack had been called).
 void* seri_pack_values(lua_State* L, int from, int to, size_t* size, int where = 1);
 
+// Packs the slots from..top and replaces them with the message: a lightuserdata and its size (what
+// skynet.pack returns).  Raises as seri_pack_values, with the same `where`; nothing leaks when it does.
+void seri_pack_in_place(lua_State* L, int from, int where = 1);
+
 }  // namespace skynet
