@@ -58,4 +58,13 @@ test.case("another service's heap in info follows what it holds once its message
     skynet.send(addr, "lua", "exit")
 end)
 
+test.case("a new service runs the generational collector from its first message", function()
+    -- As skynet's snlua, whether its state was opened ahead of time (a spare) or by its own boot.
+    for _ = 1, 5 do
+        local addr = skynet.newservice("gc_probe")
+        test.eq(skynet.call(addr, "lua"), "generational", "collector mode at the first request")
+        skynet.kill(addr)
+    end
+end)
+
 test.run()
