@@ -103,10 +103,9 @@ void* spare_allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 }
 
 // Four rather than two: a launch that finds none opens its state on its worker, in the middle of the
-// newservice chain, and the maker, woken by the take, may wait a while for a core.  With two ready ~25 %
-// of the launches of a 10,000-service spawn found none, with four ~18 %, and the sequential rate rose ~12 %
-// (alternating runs); more did not help, nor did a second maker (it takes the cores the chain needs).  An
-// idle spare is ~40 KB.
+// newservice chain.  With two ready, 22-28 % of the launches of the spawn benchmark found none, with four
+// 18 %, and the sequential rate rose ~14 % (alternating runs); eight did no better, nor did a second maker
+// (it takes the cores the chain needs).  An idle spare is ~40 KB.
 constexpr size_t spare_target = 4;
 
 // The process-wide pool and its thread; destroyed at exit, after the node has stopped.
@@ -358,7 +357,7 @@ void snlua::boot() {
     // The boot's garbage goes now, in a minor collection: an explicit step of size 0 is one in generational
     // mode.  Left to the debt the boot ran up, the first step would be a major collection (the heap has more
     // than doubled since the libraries were opened) that whitens and marks every object of the state, most
-    // of them made on the spare thread's core: sequential spawn ~8 % faster in alternating runs for the
+    // of them made on the spare thread's core: sequential spawn ~10 % faster in alternating runs for the
     // same instructions, ~0.7 KB more per idle service (library values the boot replaced, old now, wait
     // for the first major collection).
     lua_gc(L, LUA_GCSTEP, 0);
