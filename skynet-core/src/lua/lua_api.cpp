@@ -213,14 +213,13 @@ int call_resumed(lua_State* L, int, lua_KContext) {
     if (!lua_toboolean(L, 5)) return luaL_error(L, "call failed");
     get_field(L, 3, as_unpack_key);
     if (lua_tocfunction(L, -1) == seri_unpack && lua_type(L, 6) == LUA_TLIGHTUSERDATA && lua_isinteger(L, 7)) {
-        // skynet.unpack of an answer as the core delivers it: what the call would return, without the call.
-        // Anything else (nil, a string, a bad size) goes through the function, for its own errors.
-        lua_pop(L, 1);
+        // skynet.unpack of an answer as the core delivers it: what the call would return, without the call
+        // (the values go on top, above the function, and only they are returned).  Anything else (nil, a
+        // string, a bad size) goes through the function, for its own errors.
         const void* data = lua_touserdata(L, 6);
         lua_Integer size = lua_tointeger(L, 7);
         if (size == 0) return 0;
         if (size > 0 && data) return seri_unpack_values(L, data, size_t(size));
-        get_field(L, 3, as_unpack_key);
     }
     lua_pushvalue(L, 6);
     lua_pushvalue(L, 7);
