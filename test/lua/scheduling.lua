@@ -272,6 +272,44 @@ test.case("a wakeup issued before an error is still served", function()
     test.eq(woke, true, "the waiter was woken")
 end)
 
+test.case("after a burst, the pooled threads are handed out lowest address first, each once", function()
+    -- 600 threads end in a shuffled order; the 600 forks after them get those same threads, in address order
+    local addr = skynet.newservice("pool_order")
+    local n = 600
+    local first, second = skynet.call(addr, "lua", n)
+    skynet.kill(addr)
+    local from_first = {}
+    for i = 1, n do from_first[first[i]] = true end
+    local reused = 0
+    for i = 1, n do
+        if from_first[second[i]] then
+            reused = reused + 1
+            from_first[second[i]] = nil   -- each thread once
+        end
+        if i > 1 then
+            assert(second[i] > second[i - 1], string.format("fork %d got 0x%x after 0x%x", i, second[i], second[i - 1]))
+        end
+    end
+    -- the pool may also hold a thread the service parked before the burst
+    assert(reused >= n - 2, string.format("%d of %d threads reused", reused, n))
+end)
+
+test.case("a pool the collector left holes in still serves a burst of forks", function()
+    local addr = skynet.newservice("pool_order")
+    local n = 600
+    local first, second = skynet.call(addr, "lua", n, true)
+    skynet.kill(addr)
+    test.eq(#first, n, "first round")
+    local seen, started = {}, 0
+    for i = 1, n do
+        assert(second[i], "fork " .. i .. " never ran")
+        assert(not seen[second[i]], "two forks ran on one thread at once")
+        seen[second[i]] = true
+        started = started + 1
+    end
+    test.eq(started, n, "second round")
+end)
+
 test.case("stat, mqlen, endless, task init", function()
     test.eq(math.type(skynet.mqlen()), "integer", "mqlen")
     test.eq(skynet.stat "message" > 0, true, "message count")

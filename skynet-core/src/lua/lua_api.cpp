@@ -134,7 +134,7 @@ lua_State* pooled_thread(lua_State* L) {
     get_state(L, st_pool);
     get_state(L, st_pooled_entry);
     int pool = lua_gettop(L) - 1;
-    lua_State* co = take_pooled_thread(L, pool, pool + 1);
+    lua_State* co = take_pooled_thread(L, context(L), pool, pool + 1);
     lua_remove(L, pool);
     lua_remove(L, pool);
     return co;

@@ -157,7 +157,7 @@ int l_dispatch(lua_State* L) {
         if (lua_gettable(L, p) != LUA_TFUNCTION) return fallback(L);
         // co_get: a parked thread, or a new one running pooled_entry
         co_index = unpack + 1;
-        co = take_pooled_thread(L, lua_upvalueindex(slot_pool), lua_upvalueindex(slot_pooled_entry));
+        co = take_pooled_thread(L, l, lua_upvalueindex(slot_pool), lua_upvalueindex(slot_pooled_entry));
         start_task(L, l, lua_upvalueindex(slot_session_anchors), co_index, co,
                    int32_t(lua_tointeger(L, arg_session)), uint32_t(lua_tointeger(L, arg_source)));
         lua_pushvalue(L, co_index);

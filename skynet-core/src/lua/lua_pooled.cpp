@@ -47,6 +47,7 @@ int pooled_done(lua_State* co, int, lua_KContext) {
     const int pool = lua_upvalueindex(ps_pool);
     lua_Integer n = lua_Integer(lua_rawlen(co, pool));
     lua_rawseti(co, pool, n + 1);   // pops co
+    ++l->parked_run;
     lua_settop(co, 0);
     lua_pushvalue(co, lua_upvalueindex(ps_suspend));
     return lua_yieldk(co, 1, 0, pooled_resumed);

@@ -55,6 +55,8 @@ public:
     sched::anchor_slots anchors;
     // session_coroutine_id and session_coroutine_address, by anchor slot (session_table.h)
     std::vector<sched::task_record> tasks;
+    // Threads parked in coroutine_pool since one was last taken from it (take_pooled_thread).
+    uint32_t parked_run = 0;
 
     size_t memory() const { return mem_; }
     // Copies the heap size to service::heap_bytes, where other threads read it (skynet.memory.info):
