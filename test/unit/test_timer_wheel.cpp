@@ -33,6 +33,20 @@ timer_event ev(int32_t session) { return timer_event{7, session}; }
 
 }  // namespace
 
+namespace skynet {
+// The node indices of the events in the near slot of tick `due`, in chain order.
+struct timer_wheel_inspector {
+    static std::vector<uint32_t> near_chain(const timer_wheel& w, uint64_t due) {
+        std::vector<uint32_t> out;
+        for (uint32_t i = w.near_[due & timer_wheel::near_mask].head; i != timer_wheel::npos; i = w.nodes_[i].next)
+            out.push_back(i);
+        return out;
+    }
+    static size_t nodes(const timer_wheel& w) { return w.nodes_.size(); }
+};
+}  // namespace skynet
+using skynet::timer_wheel_inspector;
+
 TEST_CASE("timer_wheel: starts empty at the given time") {
     timer_wheel w(1234);
     CHECK(w.now() == 1234);
@@ -322,6 +336,37 @@ TEST_CASE("timer_wheel: between limited advances the rest is due now, and adds c
     CHECK(got[5].session == 10);
     CHECK(got[6].session == 99);
     CHECK(got[6].at == 55);
+}
+
+TEST_CASE("timer_wheel: after a burst of expiries, the next burst of timers takes the freed nodes in index order") {
+    timer_wheel w(0);
+    const int n = 600;
+    // Added in index order and falling due in another: the free list then holds the nodes shuffled.
+    for (int i = 0; i < n; ++i) w.add(1 + (i * 7) % n, ev(i));
+    REQUIRE(advance(w, uint64_t(n)).size() == size_t(n));
+    const size_t nodes = timer_wheel_inspector::nodes(w);
+    for (int i = 0; i < n; ++i) w.add(100, ev(1000 + i));
+    CHECK(timer_wheel_inspector::nodes(w) == nodes);   // all reused
+    auto chain = timer_wheel_inspector::near_chain(w, w.now() + 100);
+    REQUIRE(chain.size() == size_t(n));
+    for (size_t k = 1; k < chain.size(); ++k) REQUIRE(chain[k] > chain[k - 1]);
+    // and they expire as any other: in order, at their tick
+    auto got = advance(w, w.now() + 100);
+    REQUIRE(got.size() == size_t(n));
+    for (int i = 0; i < n; ++i) CHECK(got[size_t(i)].session == 1000 + i);
+}
+
+TEST_CASE("timer_wheel: a few expiries among many pending timers leave the free list as it is") {
+    // 300 released out of 2,000 nodes: no rescan of the array, the freed nodes are reused last-freed first.
+    timer_wheel w(0);
+    for (int i = 0; i < 1700; ++i) w.add(10000, ev(i));
+    for (int i = 0; i < 300; ++i) w.add(1 + i, ev(5000 + i));
+    REQUIRE(advance(w, 300).size() == 300);
+    for (int i = 0; i < 300; ++i) w.add(100, ev(6000 + i));
+    auto chain = timer_wheel_inspector::near_chain(w, w.now() + 100);
+    REQUIRE(chain.size() == 300);
+    CHECK(chain.front() > chain.back());   // the last node freed is the first taken
+    CHECK(advance(w, 20000).size() == 2000);
 }
 
 TEST_CASE("timer_wheel: random timers match a sorted reference") {

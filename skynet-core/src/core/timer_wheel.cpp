@@ -20,6 +20,16 @@ int first_bit_from(uint64_t bits, unsigned from) {
 timer_wheel::timer_wheel(uint64_t now_ms) : current_(now_ms > max_time ? max_time : now_ms) {}
 
 uint32_t timer_wheel::alloc_node() {
+    if (released_run_ >= 256 && released_run_ * 2 >= nodes_.size()) {
+        free_ = npos;
+        for (size_t i = nodes_.size(); i-- > 0;) {
+            if (nodes_[i].due == free_mark) {
+                nodes_[i].next = free_;
+                free_ = static_cast<uint32_t>(i);
+            }
+        }
+    }
+    released_run_ = 0;
     if (free_ != npos) {
         uint32_t i = free_;
         free_ = nodes_[i].next;
@@ -30,6 +40,8 @@ uint32_t timer_wheel::alloc_node() {
 }
 
 void timer_wheel::release_node(uint32_t i) {
+    nodes_[i].due = free_mark;
+    ++released_run_;
     nodes_[i].next = free_;
     free_ = i;
 }

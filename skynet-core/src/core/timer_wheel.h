@@ -47,7 +47,11 @@ public:
     std::optional<uint64_t> next_due() const;
 
 private:
+    friend struct timer_wheel_inspector;   // the unit tests look at which nodes a slot's events use
+
     static constexpr uint32_t npos = UINT32_MAX;
+    // The due time of a released node (real ones are capped at max_time).
+    static constexpr uint64_t free_mark = UINT64_MAX;
     static constexpr int near_bits = 8;
     static constexpr uint64_t near_size = uint64_t(1) << near_bits;
     static constexpr uint64_t near_mask = near_size - 1;
@@ -96,6 +100,13 @@ private:
     size_t size_ = 0;
     std::vector<node> nodes_;
     uint32_t free_ = npos;
+    // Nodes released since one was last allocated.  The free list is a stack, so after a burst of expiries
+    // it holds the nodes in the order they fell due, and the timers added next would take them scattered
+    // over the array: every step along a slot's chain a cache miss for the timer thread, whose data the
+    // workers push out of the cache between ticks.  When a run of releases is at least half of all the
+    // nodes, the next allocation rebuilds the list in index order (a scan of the array, paid for by that
+    // run), so a burst's timers sit in consecutive nodes.
+    size_t released_run_ = 0;
     chain due_now_;  // delay <= 0: delivered at the start of the next advance
     std::array<chain, near_size> near_{};
     std::array<std::array<chain, level_size>, level_count> levels_{};
