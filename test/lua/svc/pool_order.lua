@@ -10,6 +10,9 @@ end
 -- With `holes`, the threads of the odd forks are kept elsewhere and a full collection runs before the
 -- second round, so the weak pool has holes where the even ones were.
 local function burst_after_burst(n, holes)
+    -- Parked threads are held only by the weak pool: no collection may take them meanwhile (but the one
+    -- `holes` asks for), or the second round would get new threads where they were.
+    collectgarbage("stop")
     local first, second, tokens, kept = {}, {}, {}, {}
     local ended = 0
     local me = coroutine.running()
@@ -39,6 +42,7 @@ local function burst_after_burst(n, holes)
         end)
     end
     skynet.wait(me)
+    collectgarbage("restart")
     return first, second
 end
 
