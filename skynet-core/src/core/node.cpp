@@ -320,7 +320,16 @@ void node::turn(service_ptr s, int worker) {
     // One clock read per message: the end of one is the start of the next, so the accounting stays within
     // this turn and no time outside it (spinning, other services) is charged to the service.
     uint64_t stamp = profile_ ? cpu_clock::ticks() : 0;
-    while (done < max_turn) {
+    size_t bound = max_turn;
+    for (;;) {
+        if (done >= bound) {
+            // The bound is for whoever waits behind this turn.  With nobody waiting the turn goes on: ending
+            // it would only push the service to the ready queue, waking a sleeping worker to compete for it.
+            // The overload report that ending the turn made is made here.
+            if (!scheduler_.idle()) break;
+            report_overload(*s);
+            bound = done + max_turn;
+        }
         size_t want;
         if (done < batch) {
             want = batch - done;
@@ -329,7 +338,7 @@ void node::turn(service_ptr s, int worker) {
             want = extra;
             extra = std::min(extra * 2, chunk);   // capped: a doubling per pop would wrap to 0 in a long turn
         }
-        size_t n = mq.pop_batch(held, std::min({want, chunk, max_turn - done}), &left);
+        size_t n = mq.pop_batch(held, std::min({want, chunk, bound - done}), &left);
         if (n == 0) {
             // The mailbox is unscheduled now; a retire that raced with the pop is seen here or reschedules.
             end_turn(*s, worker);
