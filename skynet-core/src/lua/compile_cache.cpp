@@ -23,6 +23,8 @@ struct entry {
 };
 
 std::mutex cache_mu;
+// Counts the changes to the cache, for what keeps copies of its chunks (snlua.cpp's state image).
+std::atomic<uint64_t> generation{0};
 // Never destroyed: the spare thread (snlua.cpp) may still read it while static destructors run at exit.
 std::unordered_map<std::string, entry>& cache() {
     static auto* c = new std::unordered_map<std::string, entry>;
@@ -98,6 +100,7 @@ int load_stamped(lua_State* L, const char* path, int64_t mtime, int64_t size) {
     lua_dump(L, dump_writer, bytecode.get(), 0);
     std::lock_guard lock(cache_mu);
     cache()[path] = entry{mtime, size, std::move(bytecode)};
+    generation.fetch_add(1, std::memory_order_relaxed);
     return LUA_OK;
 }
 
@@ -244,6 +247,9 @@ uint64_t prefetched_loads() { return prefetch_hits.load(std::memory_order_relaxe
 void clear_compile_cache() {
     std::lock_guard lock(cache_mu);
     cache().clear();
+    generation.fetch_add(1, std::memory_order_relaxed);
 }
+
+uint64_t compile_cache_generation() { return generation.load(std::memory_order_relaxed); }
 
 }  // namespace skynet

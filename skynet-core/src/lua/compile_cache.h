@@ -33,5 +33,7 @@ uint64_t prefetched_loads();
 
 // Forgets every cached chunk (skynet.codecache.clear).
 void clear_compile_cache();
+// Changes whenever a chunk enters the cache or the cache is cleared.
+uint64_t compile_cache_generation();
 
 }  // namespace skynet

@@ -13,6 +13,7 @@
 #include "lua/compile_cache.h"
 #include "lua/lean_response.h"
 #include "lua/session_table.h"
+#include "lua/state_image.h"
 
 #ifndef SKYNET_NO_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -85,6 +86,9 @@ void open_state(lua_State* L) {
 struct spare_heap {
     lua_State* L = nullptr;
     size_t mem = 0;
+    state_arena arena;   // the blocks it was copied with, when it is a copy of the image
+    // Set on the first copy of an image that has not learned yet what a boot frees (state_image::split).
+    std::shared_ptr<const state_image> learn_from;
 };
 
 void* spare_allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
@@ -92,21 +96,34 @@ void* spare_allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
         if (ptr) {
-            release_block(ptr, osize);
+            if (!h->arena.owns(ptr))
+                release_block(ptr, osize);
+            else
+                h->arena.freed(ptr, osize);
             h->mem -= old;
         }
         return nullptr;
     }
-    void* p = ptr ? std::realloc(ptr, nsize) : std::malloc(nsize);
+    void* p = !ptr                  ? std::malloc(nsize)
+              : h->arena.owns(ptr) ? h->arena.resize(ptr, osize, nsize)
+                                   : std::realloc(ptr, nsize);
     if (p) h->mem = h->mem - old + nsize;
     return p;
 }
 
-// Four rather than two: a launch that finds none opens its state on its worker, in the middle of the
-// newservice chain.  With two ready, 22-28 % of the launches of the spawn benchmark found none, with four
-// 18 %, and the sequential rate rose ~14 % (alternating runs); eight did no better, nor did a second maker
-// (it takes the cores the chain needs).  An idle spare is ~40 KB.
-constexpr size_t spare_target = 4;
+// What a spare is: an opened state (open_state) with the chunks of `files` prefetched.
+void build_spare(lua_State* L, void* files) {
+    sched::clear_task_slot(L);
+    open_state(L);
+    prefetch_chunks(L, *static_cast<std::vector<std::string>*>(files));
+}
+
+// Sixteen, refilled when four are left: a copy of the image costs the maker ~15-25 us, so it would sleep
+// between launches, and waking it at every launch (a futex call and a context switch on the chain's
+// cores) cost the sequential spawn more than the copy (8.9k against 11.6k services/s at four, woken at
+// each take).  An idle spare is ~40 KB.
+constexpr size_t spare_target = 16;
+constexpr size_t spare_low = 4;
 
 // The process-wide pool and its thread; destroyed at exit, after the node has stopped.
 struct spare_pool {
@@ -116,6 +133,49 @@ struct spare_pool {
     // The files the last two boots both loaded, in the order of the last one; and that last one's.
     std::vector<std::string> hot, last_boot;
     bool quit = false;
+    // The image spares are copied from (state_image.h), made by the maker from `hot` as it was at
+    // image_generation of the compile cache (image_files, image_generation: the maker's only). Until one
+    // of its copies has booted, the image does not know which of its blocks a boot frees: the first copy
+    // reports them (image_learned), and the image is replaced by one with those blocks in a tail that
+    // each copy gives back once it has freed them all.
+    std::shared_ptr<const state_image> image;
+    bool image_learning = false;   // a copy of `image` will report what its boot freed
+    std::vector<std::string> image_files;
+    uint64_t image_generation = 0;
+    bool image_tried = false;
+    void refresh_image(std::vector<std::string>& files) {
+        uint64_t generation = compile_cache_generation();
+        if (image_tried && files == image_files && generation == image_generation) return;
+        image_tried = true;
+        image_files = files;
+        image_generation = generation;
+        std::shared_ptr<const state_image> made = state_image::make(build_spare, &files);
+        std::lock_guard lock(mu);
+        image = std::move(made);
+        image_learning = false;
+    }
+    // A copy of the current image, or nullptr. Called with the lock held in `lock`, which is released
+    // while the copy is made.
+    spare_heap* copy_image(std::unique_lock<std::mutex>& lock) {
+        if (!image) return nullptr;
+        std::shared_ptr<const state_image> from = image;
+        bool learn = !image_learning && image->tail_bytes() == 0;
+        if (learn) image_learning = true;
+        lock.unlock();
+        auto* h = new spare_heap;
+        h->L = from->copy(spare_allocate, h, h->arena);
+        if (h->L) {
+            h->mem = from->lua_bytes();
+            if (learn) h->learn_from = std::move(from);
+        }
+        lock.lock();
+        if (!h->L) {
+            if (learn) image_learning = false;
+            delete h;
+            return nullptr;
+        }
+        return h;
+    }
     std::thread maker;
     spare_pool() {
         maker = std::thread([this] {
@@ -125,15 +185,17 @@ struct spare_pool {
                 if (quit) return;
                 std::vector<std::string> files = hot;
                 lock.unlock();
-                auto* h = new spare_heap;
-                h->L = lua_newstate(spare_allocate, h);
-                if (h->L) {
-                    sched::clear_task_slot(h->L);
-                    open_state(h->L);
-                    prefetch_chunks(h->L, files);
-                }
+                refresh_image(files);
                 lock.lock();
-                if (!h->L) {   // out of memory: the launches create their own states meanwhile
+                spare_heap* h = copy_image(lock);
+                if (!h && !image) {   // no image: open a state the ordinary way
+                    lock.unlock();
+                    h = new spare_heap;
+                    h->L = lua_newstate(spare_allocate, h);
+                    if (h->L) build_spare(h->L, &files);
+                    lock.lock();
+                }
+                if (!h || !h->L) {   // out of memory: the launches create their own states meanwhile
                     delete h;
                     cv.wait(lock, [this] { return quit; });
                     return;
@@ -151,6 +213,7 @@ struct spare_pool {
         maker.join();
         for (auto* h : spares) {
             lua_close(h->L);
+            h->arena.release();
             delete h;
         }
     }
@@ -172,24 +235,58 @@ void note_boot_loads(std::vector<std::string>&& loads) {
     pool.last_boot = std::move(loads);
 }
 
+// A spare for a launch: one the maker made, or else a copy of the image made here (~15 us), or nullptr.
 spare_heap* take_spare() {
     auto& pool = spares();
     spare_heap* h = nullptr;
     {
-        std::lock_guard lock(pool.mu);
-        if (pool.spares.empty()) return nullptr;
-        h = pool.spares.back();
-        pool.spares.pop_back();
+        std::unique_lock lock(pool.mu);
+        if (pool.spares.empty()) {
+            h = pool.copy_image(lock);
+        } else {
+            h = pool.spares.back();
+            pool.spares.pop_back();
+        }
+        if (pool.spares.size() >= spare_low) return h;
     }
-    // Make another.  Told after the unlock, so that the maker does not wake only to wait for the mutex.
+    // Make more.  Told after the unlock, so that the maker does not wake only to wait for the mutex.
     pool.cv.notify_one();
     return h;
 }
 
+// A boot from a copy of img freed these blocks of its arena's head: img's copies put them in a tail.
+void image_learned(const std::shared_ptr<const state_image>& img, const std::vector<uint32_t>& freed) {
+    std::shared_ptr<const state_image> split = img->split(freed);
+    auto& pool = spares();
+    std::lock_guard lock(pool.mu);
+    if (pool.image == img) pool.image = std::move(split);
+}
+
+// A boot from a copy of img that was to learn from it failed: another copy will.
+void image_not_learned(const std::shared_ptr<const state_image>& img) {
+    auto& pool = spares();
+    std::lock_guard lock(pool.mu);
+    if (pool.image == img) pool.image_learning = false;
+}
+
 }  // namespace
+
+void snlua::arena_freed(void* ptr, size_t osize) {
+    if (learn_from_ && learned_.size() < learned_.capacity() && uintptr_t(ptr) - arena_.base < arena_.size)
+        learned_.push_back(uint32_t(uintptr_t(ptr) - arena_.base));
+    arena_.freed(ptr, osize);
+}
+
+void* snlua::arena_resize(void* ptr, size_t osize, size_t nsize) {
+    void* p = arena_.resize(ptr, osize, nsize);
+    if (p && p != ptr && learn_from_ && learned_.size() < learned_.capacity() && uintptr_t(ptr) - arena_.base < arena_.size)
+        learned_.push_back(uint32_t(uintptr_t(ptr) - arena_.base));
+    return p;
+}
 
 snlua::~snlua() {
     if (L_) lua_close(L_);
+    arena_.release();
 }
 
 node& snlua::owner() const { return self_->owner(); }
@@ -212,14 +309,19 @@ void* snlua::allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
         if (ptr) {
-            release_block(ptr, osize);
+            if (!l->arena_.owns(ptr))
+                release_block(ptr, osize);
+            else
+                l->arena_freed(ptr, osize);
             l->mem_ -= old;
         }
         return nullptr;
     }
     size_t mem = l->mem_ - old + nsize;
     if (mem > l->mem_check_ && !l->may_grow(mem, old, nsize)) return nullptr;
-    void* p = ptr ? std::realloc(ptr, nsize) : std::malloc(nsize);
+    void* p = !ptr                  ? std::malloc(nsize)
+              : l->arena_.owns(ptr) ? l->arena_resize(ptr, osize, nsize)
+                                    : std::realloc(ptr, nsize);
     if (!p) return nullptr;
     l->mem_ = mem;
     return p;
@@ -251,6 +353,11 @@ bool snlua::init(service& self, std::string_view args) {
         // Adopt the spare: from now on its blocks are counted (and limited) as this service's.
         L_ = h->L;
         mem_ = h->mem;
+        arena_ = h->arena;
+        if (h->learn_from) {
+            learn_from_ = std::move(h->learn_from);
+            learned_.reserve(4096);   // recorded by the allocator, which must not throw: what does not fit is not learned
+        }
         delete h;
         lua_setallocf(L_, &snlua::allocate, this);
         publish_memory();
@@ -267,6 +374,10 @@ bool snlua::init(service& self, std::string_view args) {
 }
 
 void snlua::fail_boot(const char* what, const char* why) {
+    if (learn_from_) {   // what a failed boot freed says little of what boots free
+        image_not_learned(learn_from_);
+        learn_from_.reset();
+    }
     owner().logf(self_->handle(), "%s : %s", what, why ? why : "?");
     // Tell the launcher the start failed, then end with reason "error".
     static const char err[] = "ERROR";
@@ -361,6 +472,11 @@ void snlua::boot() {
     // same instructions, ~0.7 KB more per idle service (library values the boot replaced, old now, wait
     // for the first major collection).
     lua_gc(L, LUA_GCSTEP, 0);
+    if (learn_from_) {   // what this boot freed of the image is what copies put in their arena's tail
+        image_learned(learn_from_, learned_);
+        learn_from_.reset();
+        std::vector<uint32_t>().swap(learned_);
+    }
 }
 
 void snlua::dispatch(service& self, message& m) {

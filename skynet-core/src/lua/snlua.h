@@ -4,12 +4,14 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <lua.hpp>
 
 #include "core/service.h"
 #include "lua/pending_sessions.h"
 #include "lua/sched_scalars.h"
+#include "lua/state_image.h"
 
 namespace skynet {
 
@@ -81,6 +83,12 @@ private:
     int killhook_ref_ = LUA_NOREF;
     bool forward_ = false;
     size_t mem_ = 0;   // only the owning worker touches it; publish_memory copies it for others
+    state_arena arena_;   // the blocks the state was copied with, when it was (state_image.h)
+    // The image this state was copied from, while its boot records what it frees of the arena's head.
+    std::shared_ptr<const state_image> learn_from_;
+    std::vector<uint32_t> learned_;
+    void arena_freed(void* ptr, size_t osize);
+    void* arena_resize(void* ptr, size_t osize, size_t nsize);
     size_t mem_limit_ = 0;
     size_t mem_report_ = size_t(32) << 20;
     size_t mem_check_ = size_t(32) << 20;   // the smaller of mem_report_ and a set limit (allocate)
