@@ -271,16 +271,21 @@ void image_not_learned(const std::shared_ptr<const state_image>& img) {
 
 }  // namespace
 
-void snlua::arena_freed(void* ptr, size_t osize) {
+// While the boot learns for its image, a block of the arena's head it gives up (freed, or moved out by a
+// resize) is noted; past the reserved capacity nothing is (the allocator must not throw).
+void snlua::note_given_up(void* ptr) {
     if (learn_from_ && learned_.size() < learned_.capacity() && uintptr_t(ptr) - arena_.base < arena_.size)
         learned_.push_back(uint32_t(uintptr_t(ptr) - arena_.base));
+}
+
+void snlua::arena_freed(void* ptr, size_t osize) {
+    note_given_up(ptr);
     arena_.freed(ptr, osize);
 }
 
 void* snlua::arena_resize(void* ptr, size_t osize, size_t nsize) {
     void* p = arena_.resize(ptr, osize, nsize);
-    if (p && p != ptr && learn_from_ && learned_.size() < learned_.capacity() && uintptr_t(ptr) - arena_.base < arena_.size)
-        learned_.push_back(uint32_t(uintptr_t(ptr) - arena_.base));
+    if (p && p != ptr) note_given_up(ptr);
     return p;
 }
 

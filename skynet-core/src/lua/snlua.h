@@ -87,6 +87,7 @@ private:
     // The image this state was copied from, while its boot records what it frees of the arena's head.
     std::shared_ptr<const state_image> learn_from_;
     std::vector<uint32_t> learned_;
+    void note_given_up(void* ptr);
     void arena_freed(void* ptr, size_t osize);
     void* arena_resize(void* ptr, size_t osize, size_t nsize);
     size_t mem_limit_ = 0;

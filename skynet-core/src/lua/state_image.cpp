@@ -361,7 +361,8 @@ void state_image::lay_out(const std::vector<bool>& in_tail) {
         if (!in_tail[i]) kept += rounded(blocks_[i].size);
     // Whole pages for the head when there are several (below four pages malloc packs the block with others);
     // the blocks that do not fit go to the rest, a small block.
-    size_t head_limit = kept >= 4 * page ? kept / page * page : kept;
+    bool paged = kept >= 4 * page;
+    size_t head_limit = paged ? kept / page * page : kept;
     part_of_.assign(blocks_.size(), head);
     offset_.assign(blocks_.size(), 0);
     size_t end[3] = {0, 0, 0};
@@ -374,6 +375,9 @@ void state_image::lay_out(const std::vector<bool>& in_tail) {
         end[p] += n;
         if (p == tail) tail_lua_bytes_ += blocks_[i].size;
     }
+    // The head is exactly its pages even when the blocks fall a few bytes short, so that copy() can always
+    // allocate it page-aligned (the last page is resident either way).
+    if (paged) end[head] = head_limit;
     for (int p = 0; p < 3; ++p) part_[p].assign(end[p], 0);
     for (auto& row : fix_)
         for (auto& list : row) list.clear();
