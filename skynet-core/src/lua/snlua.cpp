@@ -143,9 +143,14 @@ struct spare_pool {
     std::vector<std::string> image_files;
     uint64_t image_generation = 0;
     bool image_tried = false;
-    void refresh_image(std::vector<std::string>& files) {
+    // Set when a boot found other files hot or the compile cache changed: the maker sees whether the image
+    // is still right even while the pool is full (noted_generation: the cache's, as the last boot saw it).
+    bool recheck = false;
+    uint64_t noted_generation = 0;
+    // Makes the image again if `files` or the compile cache changed since it was made; says whether it did.
+    bool refresh_image(std::vector<std::string>& files) {
         uint64_t generation = compile_cache_generation();
-        if (image_tried && files == image_files && generation == image_generation) return;
+        if (image_tried && files == image_files && generation == image_generation) return false;
         image_tried = true;
         image_files = files;
         image_generation = generation;
@@ -153,6 +158,19 @@ struct spare_pool {
         std::lock_guard lock(mu);
         image = std::move(made);
         image_learning = false;
+        return true;
+    }
+    // Closes the spares waiting in the pool; the lock in `lock` is released meanwhile.
+    void drop_spares(std::unique_lock<std::mutex>& lock) {
+        std::vector<spare_heap*> stale;
+        stale.swap(spares);
+        lock.unlock();
+        for (auto* h : stale) {
+            lua_close(h->L);
+            h->arena.release();
+            delete h;
+        }
+        lock.lock();
     }
     // A copy of the current image, or nullptr. Called with the lock held in `lock`, which is released
     // while the copy is made.
@@ -181,12 +199,17 @@ struct spare_pool {
         maker = std::thread([this] {
             std::unique_lock lock(mu);
             for (;;) {
-                cv.wait(lock, [this] { return quit || spares.size() < spare_target; });
+                cv.wait(lock, [this] { return quit || recheck || spares.size() < spare_target; });
                 if (quit) return;
+                recheck = false;
                 std::vector<std::string> files = hot;
                 lock.unlock();
-                refresh_image(files);
+                bool remade = refresh_image(files);
                 lock.lock();
+                // Spares of the image before lack what boots now load: with sixteen in the pool, a dozen
+                // launches would otherwise boot without the prefetched chunks.
+                if (remade) drop_spares(lock);
+                if (spares.size() >= spare_target) continue;
                 spare_heap* h = copy_image(lock);
                 if (!h && !image) {   // no image: open a state the ordinary way
                     lock.unlock();
@@ -211,11 +234,8 @@ struct spare_pool {
             cv.notify_all();
         }
         maker.join();
-        for (auto* h : spares) {
-            lua_close(h->L);
-            h->arena.release();
-            delete h;
-        }
+        std::unique_lock lock(mu);
+        drop_spares(lock);
     }
 };
 
@@ -231,8 +251,15 @@ void note_boot_loads(std::vector<std::string>&& loads) {
     std::vector<std::string> common;
     for (const std::string& f : loads)
         if (std::find(pool.last_boot.begin(), pool.last_boot.end(), f) != pool.last_boot.end()) common.push_back(f);
+    uint64_t generation = compile_cache_generation();
+    bool changed = common != pool.hot || generation != pool.noted_generation;
     pool.hot = std::move(common);
     pool.last_boot = std::move(loads);
+    pool.noted_generation = generation;
+    if (changed) {
+        pool.recheck = true;
+        pool.cv.notify_one();
+    }
 }
 
 // A spare for a launch: one the maker made, or else a copy of the image made here (~15 us), or nullptr.
