@@ -25,7 +25,7 @@ std::string run(lua_State* L, const char* code) {
 }
 
 // A state with the libraries, globals of several kinds, functions, a metatable and a suspended coroutine
-// (nothing closes an upvalue, see state_image::make).
+// (build_closures below closes upvalues).
 void build_sample(lua_State* L, void*) {
     luaL_openlibs(L);
     const char* code = R"(
@@ -188,4 +188,129 @@ TEST_CASE("state_image: blocks a copy freed move to a tail that later copies giv
     CHECK(kept.tail != 0);
     lua_close(L);
     kept.release();
+}
+
+namespace {
+
+// Closures made and returned at build time: their upvalues are closed when the factory returns (a closed
+// upvalue keeps stale bytes of a pointer, state_image.cpp's forget_stale_bytes).
+void build_closures(lua_State* L, void*) {
+    luaL_openlibs(L);
+    const char* code = R"(
+        local function counter(start)
+            local n, log = start, {}
+            return function(step)
+                n = n + step
+                log[#log + 1] = n
+                return n, #log
+            end
+        end
+        counters = {}
+        for i = 1, 50 do counters[i] = counter(i * 100) end
+        local shared = { hits = 0 }
+        function hit() shared.hits = shared.hits + 1; return shared.hits end
+        local flag = true
+        function toggle() flag = not flag; return flag end
+        -- many upvalues closed together: their list pointers point at each other
+        local function wide(k)
+            local a, b, c, d, e, f, g, h = k, {}, "s" .. k, k * 2, {k}, k + 0.5, true, {}
+            local i, j, l, m, n, o, p, q = {}, k, "t" .. k, {}, k, false, {}, k
+            return function()
+                return a + d + j + n + q + e[1] + f + #c + #l + (g and 1 or 0) + (o and 1 or 0) +
+                    #b + #h + #i + #m + #p
+            end
+        end
+        -- made in a coroutine that stays: the stale pointers point into its lua_State
+        wides = {}
+        keeper = coroutine.create(function()
+            for k = 1, 200 do wides[k] = wide(k) end
+            coroutine.yield()
+        end)
+        coroutine.resume(keeper)
+    )";
+    if (luaL_dostring(L, code) != LUA_OK) lua_error(L);
+}
+
+// What the outside object of a build is in the test: a C function reads it through a light userdata
+// upvalue pointing into it, the registry keeps a pointer to another of its fields.
+struct outside_object {
+    long before = 0;
+    long value = 0;
+};
+
+int read_outside(lua_State* L) {
+    lua_pushinteger(L, static_cast<outside_object*>(lua_touserdata(L, lua_upvalueindex(1)))->value);
+    return 1;
+}
+
+void build_outside(lua_State* L, void* arg) {
+    auto* o = static_cast<outside_object*>(arg);
+    luaL_openlibs(L);
+    lua_pushlightuserdata(L, o);
+    lua_pushcclosure(L, read_outside, 1);
+    lua_setglobal(L, "read_outside");
+    lua_pushlightuserdata(L, &o->value);
+    lua_setfield(L, LUA_REGISTRYINDEX, "outside_value");
+}
+
+}  // namespace
+
+TEST_CASE("state_image: closures whose upvalues the build closed run in copies") {
+    std::string why;
+    auto img = state_image::make(build_closures, nullptr, &why);
+    REQUIRE_MESSAGE(img, why);
+    std::vector<state_arena> arenas(3);
+    std::vector<lua_State*> states;
+    for (auto& a : arenas) {
+        lua_State* L = img->copy(skynet::arena_allocate, &a, a);
+        REQUIRE(L);
+        states.push_back(L);
+    }
+    for (size_t i = 0; i < states.size(); ++i) {
+        lua_State* L = states[i];
+        CHECK(run(L, "local n, c = counters[7](5); return n .. ' ' .. c") == "705 1");
+        CHECK(run(L, "local n, c = counters[7](5); return n .. ' ' .. c") == "710 2");
+        CHECK(run(L, "return counters[50](-1)") == "4999");
+        for (size_t k = 0; k <= i; ++k) run(L, "hit()");
+        CHECK(run(L, "return toggle()") == "false");
+        CHECK(run(L, "collectgarbage(); return counters[1](0)") == "100");
+        CHECK(run(L, "local s = 0; for k = 1, 200 do s = s + wides[k]() end; return s") == "162484.0");
+    }
+    for (size_t i = 0; i < states.size(); ++i) {
+        CHECK(run(states[i], "return hit()") == std::to_string(i + 2));
+        lua_close(states[i]);
+        arenas[i].release();
+    }
+}
+
+TEST_CASE("state_image: pointers into the build's outside object are bound to another one") {
+    outside_object built, mine, theirs;
+    built.value = 1;
+    mine.value = 2;
+    theirs.value = 3;
+    std::string why;
+    auto img = state_image::make(build_outside, &built, &why, &built, sizeof built);
+    REQUIRE_MESSAGE(img, why);
+    CHECK(img->binds_outside());
+    state_arena a, b;
+    lua_State* A = img->copy(skynet::arena_allocate, &a, a);
+    lua_State* B = img->copy(skynet::arena_allocate, &b, b);
+    REQUIRE(A);
+    REQUIRE(B);
+    img->bind(a, &mine);
+    img->bind(b, &theirs);
+    CHECK(run(A, "return read_outside()") == "2");
+    CHECK(run(B, "return read_outside()") == "3");
+    lua_getfield(A, LUA_REGISTRYINDEX, "outside_value");
+    CHECK(lua_touserdata(A, -1) == &mine.value);
+    lua_getfield(B, LUA_REGISTRYINDEX, "outside_value");
+    CHECK(lua_touserdata(B, -1) == &theirs.value);
+    lua_close(A);
+    lua_close(B);
+    a.release();
+    b.release();
+    // without an outside object the same build's pointers are plain values, copied as they are
+    auto plain = state_image::make(build_outside, &built, &why);
+    REQUIRE_MESSAGE(plain, why);
+    CHECK_FALSE(plain->binds_outside());
 }

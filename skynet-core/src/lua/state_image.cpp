@@ -84,6 +84,20 @@ void* region_allocate(void* ud, void* ptr, size_t osize, size_t nsize) noexcept 
     }
 }
 
+// A closed upvalue of Lua 5.4 (40 bytes: the object header, the pointer to its value, then the value, which
+// while the upvalue was open held two list pointers) keeps, after its value's one-byte type tag, seven bytes
+// of the second list pointer. Read as a word with the tag, they may well fall in a live block, and the copy
+// would then add to the tag. The block is recognised by its size and by its value pointer pointing into
+// itself, which only a closed upvalue's does; the seven bytes, which Lua never reads, are cleared. Should
+// Lua's layout differ, nothing is cleared and the comparison refuses an image that came out wrong.
+void forget_stale_bytes(unsigned char* raw, uintptr_t address, size_t size) {
+    constexpr size_t upvalue_size = 40, value_pointer = 16, value = 24, value_tag = 32;
+    if (size != upvalue_size) return;
+    uint64_t v;
+    std::memcpy(&v, raw + value_pointer, 8);
+    if (v == address + value) std::memset(raw + value_tag + 1, 0, upvalue_size - value_tag - 1);
+}
+
 struct build_call {
     state_image::build_fn build;
     void* arg;
@@ -286,7 +300,8 @@ std::string compare_states(lua_State* L, lua_State* C, const state_arena& arena)
 
 }  // namespace
 
-std::unique_ptr<state_image> state_image::make(build_fn build, void* arg, std::string* why) {
+std::unique_ptr<state_image> state_image::make(build_fn build, void* arg, std::string* why, const void* outside,
+                                               size_t outside_size) {
     auto fail = [why](const std::string& reason) {
         if (why) *why = reason;
         return std::unique_ptr<state_image>();
@@ -320,20 +335,28 @@ std::unique_ptr<state_image> state_image::make(build_fn build, void* arg, std::s
         return v - it->first <= it->second ? it - live.begin() : -1;
     };
     uintptr_t lo = reinterpret_cast<uintptr_t>(r.base);
+    const uintptr_t outside_lo = reinterpret_cast<uintptr_t>(outside);
     for (size_t i = 0; i < live.size(); ++i) {
         size_t at = img->raw_.size();
         img->blocks_.push_back(block{at, live[i].second});
         img->lua_bytes_ += live[i].second;
         const auto* src = reinterpret_cast<const unsigned char*>(live[i].first);
         img->raw_.insert(img->raw_.end(), src, src + live[i].second);
+        unsigned char* raw = img->raw_.data() + at;
+        forget_stale_bytes(raw, live[i].first, live[i].second);
         for (size_t w = 0; w + 8 <= live[i].second; w += 8) {
             uint64_t v;
-            std::memcpy(&v, src + w, 8);
+            std::memcpy(&v, raw + w, 8);
+            if (v - outside_lo < outside_size) {
+                img->links_.push_back(link{uint32_t(i), uint32_t(w), outside_block, uint32_t(v - outside_lo)});
+                std::memset(raw + w, 0, 8);
+                continue;
+            }
             if (v - lo >= r.used) continue;
             ptrdiff_t j = block_of(v);
             if (j < 0) continue;   // a freed block's address in a slot Lua no longer reads (see region_mu)
             img->links_.push_back(link{uint32_t(i), uint32_t(w), uint32_t(j), uint32_t(v - live[j].first)});
-            std::memset(img->raw_.data() + at + w, 0, 8);
+            std::memset(raw + w, 0, 8);
         }
     }
     ptrdiff_t main = block_of(reinterpret_cast<uintptr_t>(L));
@@ -344,6 +367,7 @@ std::unique_ptr<state_image> state_image::make(build_fn build, void* arg, std::s
     // Compare a copy with the state it was made from, before anyone relies on one.
     state_arena arena;
     lua_State* C = img->copy(arena_allocate, &arena, arena);
+    if (C) img->bind(arena, outside);
     std::string wrong = C ? compare_states(L, C, arena) : "out of memory copying the image";
     if (C) lua_close(C);
     arena.release();
@@ -383,10 +407,16 @@ void state_image::lay_out(const std::vector<bool>& in_tail) {
         for (auto& list : row) list.clear();
     for (size_t i = 0; i < blocks_.size(); ++i)
         std::memcpy(part_[part_of_[i]].data() + offset_[i], raw_.data() + blocks_[i].raw, blocks_[i].size);
+    for (auto& list : outside_fix_) list.clear();
     for (const link& k : links_) {
-        uint64_t v = offset_[k.to] + k.delta;
-        std::memcpy(part_[part_of_[k.from]].data() + offset_[k.from] + k.at, &v, 8);
-        fix_[part_of_[k.from]][part_of_[k.to]].push_back(uint32_t((offset_[k.from] + k.at) / 8));
+        unsigned char* w = part_[part_of_[k.from]].data() + offset_[k.from] + k.at;
+        uint32_t index = uint32_t((offset_[k.from] + k.at) / 8);
+        uint64_t v = k.to == outside_block ? k.delta : offset_[k.to] + k.delta;
+        std::memcpy(w, &v, 8);
+        if (k.to == outside_block)
+            outside_fix_[part_of_[k.from]].push_back(index);
+        else
+            fix_[part_of_[k.from]][part_of_[k.to]].push_back(index);
     }
     main_offset_ = offset_[main_block_] + main_delta_;
 }
@@ -444,6 +474,19 @@ lua_State* state_image::copy(lua_Alloc f, void* ud, state_arena& arena) const {
     arena.tail_size = part_[tail].size();
     arena.tail_live = tail_lua_bytes_;
     return L;
+}
+
+void state_image::bind(const state_arena& arena, const void* outside) const {
+    const uintptr_t buffer[3] = {arena.base, arena.rest, arena.tail};
+    for (int from = 0; from < 3; ++from) {
+        for (uint32_t i : outside_fix_[from]) {
+            auto* w = reinterpret_cast<unsigned char*>(buffer[from] + size_t(i) * 8);
+            uint64_t v;
+            std::memcpy(&v, w, 8);
+            v += reinterpret_cast<uintptr_t>(outside);
+            std::memcpy(w, &v, 8);
+        }
+    }
 }
 
 void* state_arena::resize(void* p, size_t osize, size_t nsize) {

@@ -6,8 +6,8 @@
 // live, then the live blocks are packed into one buffer and every word that points into the region is
 // noted. A copy is one malloc, one memcpy and one addition per noted word.
 //
-// Nothing here depends on Lua's internal layout: a pointer is recognised by its value alone, which is why
-// the region sits at an address no Lua value or string in a state is likely to spell (state_image.cpp).
+// A pointer is recognised by its value alone, which is why the region sits at an address no Lua value or
+// string in a state is likely to spell (state_image.cpp); the one use of Lua's internal layout is checked.
 // What the copy shares with its image must be the same for every state: the standard libraries, C
 // functions, undumped chunks. Per-service values (the allocator's user data, the extra space, registry
 // entries naming the service) are set on the copy.
@@ -62,11 +62,16 @@ class state_image {
 public:
     // Builds a state with build(L, arg) (run under lua_pcall) and packs every block it holds. Returns nullptr,
     // with the reason in why, when no image can be made: the region could not be mapped, build raised, or a
-    // copy is not the state it was made from (state_image.cpp says what is checked). build may call any of
-    // Lua's C API but should not run Lua code that closes upvalues (a closed upvalue keeps stale bytes of a
-    // pointer next to its value, which the copy may then take for one: the check refuses such a state).
+    // copy is not the state it was made from (state_image.cpp says what is checked). build may run any Lua
+    // code; the one place where a state keeps stale bytes next to a value, a closed upvalue, is cleaned
+    // (state_image.cpp, forget_stale_bytes), and the check refuses a state where something else did.
+    //
+    // The build may also leave the address of an object outside the state in it (the C functions of a
+    // service's modules keep their snlua as an upvalue): words pointing into the outside_size bytes at
+    // `outside` are noted, and bind() points a copy's at another such object.
     using build_fn = void (*)(lua_State* L, void* arg);
-    static std::unique_ptr<state_image> make(build_fn build, void* arg, std::string* why = nullptr);
+    static std::unique_ptr<state_image> make(build_fn build, void* arg, std::string* why = nullptr,
+                                             const void* outside = nullptr, size_t outside_size = 0);
 
     // The same image with the blocks at these offsets of the head (what a booted copy freed, relative to
     // state_arena::base) moved to the tail; offsets that start no block are ignored.
@@ -76,6 +81,13 @@ public:
     // with are in arena's buffers: f must not free or resize them itself (state_arena::owns tells them
     // apart), and the caller releases the arena after lua_close. nullptr when out of memory.
     lua_State* copy(lua_Alloc f, void* ud, state_arena& arena) const;
+    // Points the words of the copy in arena that pointed into make's outside object at the same offsets of
+    // `outside`. A copy of an image with such words must be bound before it runs (its words hold bare
+    // offsets until then), and may be bound once.
+    void bind(const state_arena& arena, const void* outside) const;
+    bool binds_outside() const {
+        return !outside_fix_[head].empty() || !outside_fix_[rest].empty() || !outside_fix_[tail].empty();
+    }
 
     // The bytes Lua counts for the copied blocks (what its allocator should start counting from).
     size_t lua_bytes() const { return lua_bytes_; }
@@ -96,6 +108,7 @@ private:
     struct link {      // the 8 bytes at `at` in block `from` point `delta` bytes into block `to`
         uint32_t from, at, to, delta;
     };
+    static constexpr uint32_t outside_block = UINT32_MAX;   // a link's `to` for make's outside object
     std::vector<block> blocks_;
     std::vector<unsigned char> raw_;
     std::vector<link> links_;
@@ -106,6 +119,7 @@ private:
     // points into, and the 8-byte words that hold one, by buffer of the word and buffer pointed into.
     std::vector<unsigned char> part_[3];
     std::vector<uint32_t> fix_[3][3];
+    std::vector<uint32_t> outside_fix_[3];   // by buffer of the word: those holding an offset into `outside`
     std::vector<size_t> offset_;        // each block's offset in its buffer
     std::vector<part_id> part_of_;
     size_t main_offset_ = 0;
