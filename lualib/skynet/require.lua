@@ -11,10 +11,12 @@ local plain_require = require
 local loaded = package.loaded
 local corunning = coroutine.running
 
-local mainthread = corunning()
-
--- thread -> list of init functions collected while that thread runs a module chunk
-local init_lists = { [mainthread] = {} }
+-- init functions registered from the main thread, until start runs them (then nil)
+local main_hooks = {}
+-- thread -> list of init functions collected while that thread runs a module chunk.  The main thread's
+-- list is apart: a table keyed by a thread from the moment this file loads would keep a state from being
+-- copied (snlua's spare states are copies of one with skynet loaded, state_image.h).
+local init_lists = {}
 -- module name -> threads waiting for another thread to finish loading it
 local loading = {}
 
@@ -92,8 +94,8 @@ end
 
 -- Runs the hooks collected in the main thread (called by skynet.init_service before start's f).
 function M.init_all()
-    local list = init_lists[mainthread]
-    init_lists[mainthread] = nil
+    local list = main_hooks
+    main_hooks = nil
     if list then
         run_all(list)
     end
@@ -103,7 +105,13 @@ function M.init(f)
     if type(f) ~= "function" then
         error("skynet.init needs a function", 2)
     end
-    local list = init_lists[corunning()]
+    local co, ismain = corunning()
+    local list
+    if ismain then
+        list = main_hooks
+    else
+        list = init_lists[co]
+    end
     if list then
         list[#list + 1] = f
     else

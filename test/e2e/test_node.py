@@ -193,4 +193,30 @@ def _():
     assert re.search(r"USERLOG \[:[0-9a-f]{8}\] about to abort", out), out
 
 
+@case("a preload file runs before skynet is loaded, in every service")
+def _():
+    d = tempfile.mkdtemp(prefix="skynet-e2e-")
+    preload = os.path.join(d, "e2e_preload_file.lua")
+    with open(preload, "w") as f:
+        f.write("PRELOAD_SAW_SKYNET = package.loaded.skynet ~= nil\n")
+    rc, out = run(write_config(base_config("e2e_preload", 'preload = "%s"' % preload), d))
+    assert rc == 0, (rc, out[-500:])
+    assert "preload saw skynet: " + " ".join(["false"] * 24) + " / start false" in out, out[-1000:]
+
+
+@case("a skynet.lua of the user's first on lua_path may use the service as it loads")
+def _():
+    d = tempfile.mkdtemp(prefix="skynet-e2e-")
+    with open(os.path.join(d, "skynet.lua"), "w") as f:
+        f.write('local rest = package.path:gsub("^[^;]*;", "")\n'
+                'local real = assert(package.searchpath("skynet", rest))\n'
+                'local skynet = assert(loadfile(real))("skynet", real)\n'
+                'skynet.self_at_load = skynet.self()\n'
+                'return skynet\n')
+    lua_path = 'lua_path = "%s/?.lua;" .. root .. "lualib/?.lua;" .. root .. "lualib/?/init.lua"' % d
+    rc, out = run(write_config(base_config("e2e_wrapped", lua_path), d))
+    assert rc == 0, (rc, out[-500:])
+    assert "own address at load: " + " ".join(["true"] * 24) in out, out[-1000:]
+
+
 finish()

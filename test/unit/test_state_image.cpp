@@ -297,14 +297,17 @@ TEST_CASE("state_image: pointers into the build's outside object are bound to an
     lua_State* B = img->copy(skynet::arena_allocate, &b, b);
     REQUIRE(A);
     REQUIRE(B);
-    img->bind(a, &mine);
-    img->bind(b, &theirs);
+    CHECK(run(A, "return read_outside()") == "1");   // bound to the build's until told otherwise
+    img->bind(a, &built, &mine);
+    img->bind(b, &built, &theirs);
     CHECK(run(A, "return read_outside()") == "2");
     CHECK(run(B, "return read_outside()") == "3");
     lua_getfield(A, LUA_REGISTRYINDEX, "outside_value");
     CHECK(lua_touserdata(A, -1) == &mine.value);
     lua_getfield(B, LUA_REGISTRYINDEX, "outside_value");
     CHECK(lua_touserdata(B, -1) == &theirs.value);
+    img->bind(b, &theirs, &mine);
+    CHECK(run(B, "return read_outside()") == "2");
     lua_close(A);
     lua_close(B);
     a.release();

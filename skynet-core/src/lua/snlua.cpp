@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "core/node.h"
 #include "lua/builtin_modules.h"
 #include "lua/compile_cache.h"
@@ -73,6 +75,52 @@ void open_state(lua_State* L) {
     lua_gc(L, LUA_GCGEN, 0, 0);
 }
 
+// What a boot does before the loader, the same for every service: the registry names the snlua, and
+// skynet.profile replaces coroutine.resume / coroutine.wrap (spec §1.1).
+void open_service_modules(lua_State* L, snlua* l) {
+    lua_pushlightuserdata(L, l);
+    lua_setfield(L, LUA_REGISTRYINDEX, context_key);
+    luaL_requiref(L, "skynet.profile", luaopen_skynet_profile, 0);
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -2, "resume");
+    lua_setfield(L, -2, "resume");
+    lua_getfield(L, -2, "wrap");
+    lua_setfield(L, -2, "wrap");
+    lua_pop(L, 2);
+    luaL_requiref(L, "skynet.codecache", luaopen_skynet_codecache, 0);
+    lua_pop(L, 1);
+}
+
+// The node settings that what `require "skynet"` loads depends on, as one string; empty when a spare must
+// not have skynet loaded: a `preload` file runs before the service's first require (spec §4.6).
+std::string skynet_key(node& n) {
+    if (n.environment().get("preload")) return {};
+    return env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua") + '\n' + env_or(n, "lua_cpath", "./luaclib/?.so");
+}
+
+// Whether the loader would find skynet.lua or skynet/require.lua of its own for service `name`: a
+// LUA_SERVICE pattern with '?' in its folder puts that folder first in package.path (loader.lua).
+bool service_folder_has_skynet(node& n, std::string_view args) {
+    std::string patterns = env_or(n, "luaservice", "./service/?.lua");
+    std::string_view name = args.substr(0, args.find(' '));
+    size_t start = 0;
+    while (start <= patterns.size()) {
+        size_t end = patterns.find(';', start);
+        if (end == std::string::npos) end = patterns.size();
+        std::string pattern = patterns.substr(start, end - start);
+        start = end + 1;
+        size_t slash = pattern.rfind('/');
+        if (slash == std::string::npos || pattern.find('?') > slash) continue;
+        std::string dir;
+        for (char c : pattern.substr(0, slash + 1)) {
+            if (c == '?') dir += name; else dir += c;
+        }
+        for (const char* file : {"skynet.lua", "skynet/require.lua"})
+            if (access((dir + file).c_str(), F_OK) == 0) return true;
+    }
+    return false;
+}
+
 // ---- spare states -------------------------------------------------------------------------------------
 // Opening a state is a third of an snlua boot's instructions (luaL_openlibs creates ~250 functions and
 // their names), and undumping the chunks every boot loads (loader.lua, skynet.lua, skynet/require.lua)
@@ -83,13 +131,29 @@ void open_state(lua_State* L) {
 // service and sleeps on a condition variable while all the spares wait. A spare's allocations are counted
 // in its spare_heap until a service adopts it.
 
+// An image with skynet loaded: `require "skynet"` ran in its build, under `built`, an snlua that is no
+// service. A copy's C functions point at `built` until the service adopting it binds them to itself, and
+// takes what the build left in `built`'s fields (snlua::adopt_built).
+struct skynet_loaded {
+    std::string key;   // skynet_key of the nodes whose services may adopt such a copy
+    snlua built;
+};
+
 struct spare_heap {
     lua_State* L = nullptr;
     size_t mem = 0;
     state_arena arena;   // the blocks it was copied with, when it is a copy of the image
+    std::shared_ptr<const state_image> image;   // what it is a copy of
+    std::shared_ptr<skynet_loaded> skynet;      // set when that image has skynet loaded
     // Set on the first copy of an image that has not learned yet what a boot frees (state_image::split).
     std::shared_ptr<const state_image> learn_from;
 };
+
+void close_spare(spare_heap* h) {
+    lua_close(h->L);
+    h->arena.release();
+    delete h;
+}
 
 void* spare_allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     auto* h = static_cast<spare_heap*>(ud);
@@ -111,11 +175,42 @@ void* spare_allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     return p;
 }
 
-// What a spare is: an opened state (open_state) with the chunks of `files` prefetched.
-void build_spare(lua_State* L, void* files) {
+// What a spare is: an opened state (open_state) with the chunks of `files` prefetched; and, for an image
+// with `skynet` set, the service modules opened and skynet loaded as a boot would (snlua::boot).
+struct spare_recipe {
+    const std::vector<std::string>* files;
+    skynet_loaded* skynet = nullptr;
+};
+
+// The service modules opened and skynet loaded as a boot would (snlua::boot, loader.lua), under
+// loaded.built.
+void load_skynet(lua_State* L, skynet_loaded& loaded) {
+    open_service_modules(L, &loaded.built);
+    const std::string& key = loaded.key;
+    size_t cut = key.find('\n');
+    lua_getglobal(L, "package");
+    lua_pushlstring(L, key.data(), cut);
+    lua_setfield(L, -2, "path");
+    lua_pushstring(L, key.c_str() + cut + 1);
+    lua_setfield(L, -2, "cpath");
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "skynet");
+    loaded.built.set_building(L);
+    lua_call(L, 1, 0);   // on error, built is dropped with the image it was for
+    loaded.built.set_building(nullptr);
+    lua_settop(L, 0);
+    if (!loaded.built.lua_side_fresh()) luaL_error(L, "loading skynet started work in its snlua");
+    // What the loading left behind goes now (an image holds only what is live), and what it made is old.
+    lua_gc(L, LUA_GCCOLLECT);
+}
+
+void build_spare(lua_State* L, void* arg) {
+    const auto* recipe = static_cast<const spare_recipe*>(arg);
     sched::clear_task_slot(L);
     open_state(L);
-    prefetch_chunks(L, *static_cast<std::vector<std::string>*>(files));
+    if (recipe->skynet) load_skynet(L, *recipe->skynet);
+    // Last, so that the chunks are young: a boot's minor collection takes those it ran and dropped.
+    prefetch_chunks(L, *recipe->files);
 }
 
 // Sixteen, refilled when four are left: a copy of the image costs the maker ~15-25 us, so it would sleep
@@ -139,24 +234,43 @@ struct spare_pool {
     // reports them (image_learned), and the image is replaced by one with those blocks in a tail that
     // each copy gives back once it has freed them all.
     std::shared_ptr<const state_image> image;
+    std::shared_ptr<skynet_loaded> image_skynet;   // set when `image` has skynet loaded
     bool image_learning = false;   // a copy of `image` will report what its boot freed
     std::vector<std::string> image_files;
     uint64_t image_generation = 0;
+    // skynet_key of the node of the last boot (key), and that of the image (image_key).
+    std::string key, image_key;
     bool image_tried = false;
     // Set when a boot found other files hot or the compile cache changed: the maker sees whether the image
     // is still right even while the pool is full (noted_generation: the cache's, as the last boot saw it).
     bool recheck = false;
     uint64_t noted_generation = 0;
     // Makes the image again if `files` or the compile cache changed since it was made; says whether it did.
-    bool refresh_image(std::vector<std::string>& files) {
+    // With skynet loaded when boots have told their node's key; without, should that build fail.
+    bool refresh_image(std::vector<std::string>& files, const std::string& for_key) {
         uint64_t generation = compile_cache_generation();
-        if (image_tried && files == image_files && generation == image_generation) return false;
+        if (image_tried && files == image_files && generation == image_generation && for_key == image_key)
+            return false;
         image_tried = true;
         image_files = files;
         image_generation = generation;
-        std::shared_ptr<const state_image> made = state_image::make(build_spare, &files);
+        image_key = for_key;
+        std::shared_ptr<const state_image> made;
+        std::shared_ptr<skynet_loaded> loaded;
+        if (!for_key.empty()) {
+            loaded = std::make_shared<skynet_loaded>();
+            loaded->key = for_key;
+            spare_recipe recipe{&files, loaded.get()};
+            made = state_image::make(build_spare, &recipe, nullptr, &loaded->built, sizeof(snlua));
+            if (!made) loaded.reset();
+        }
+        if (!made) {
+            spare_recipe recipe{&files};
+            made = state_image::make(build_spare, &recipe);
+        }
         std::lock_guard lock(mu);
         image = std::move(made);
+        image_skynet = std::move(loaded);
         image_learning = false;
         return true;
     }
@@ -165,11 +279,7 @@ struct spare_pool {
         std::vector<spare_heap*> stale;
         stale.swap(spares);
         lock.unlock();
-        for (auto* h : stale) {
-            lua_close(h->L);
-            h->arena.release();
-            delete h;
-        }
+        for (auto* h : stale) close_spare(h);
         lock.lock();
     }
     // A copy of the current image, or nullptr. Called with the lock held in `lock`, which is released
@@ -177,6 +287,7 @@ struct spare_pool {
     spare_heap* copy_image(std::unique_lock<std::mutex>& lock) {
         if (!image) return nullptr;
         std::shared_ptr<const state_image> from = image;
+        std::shared_ptr<skynet_loaded> loaded = image_skynet;
         bool learn = !image_learning && image->tail_bytes() == 0;
         if (learn) image_learning = true;
         lock.unlock();
@@ -184,7 +295,9 @@ struct spare_pool {
         h->L = from->copy(spare_allocate, h, h->arena);
         if (h->L) {
             h->mem = from->lua_bytes();
-            if (learn) h->learn_from = std::move(from);
+            h->skynet = std::move(loaded);
+            if (learn) h->learn_from = from;
+            h->image = std::move(from);
         }
         lock.lock();
         if (!h->L) {
@@ -203,8 +316,9 @@ struct spare_pool {
                 if (quit) return;
                 recheck = false;
                 std::vector<std::string> files = hot;
+                std::string for_key = key;
                 lock.unlock();
-                bool remade = refresh_image(files);
+                bool remade = refresh_image(files, for_key);
                 lock.lock();
                 // Spares of the image before lack what boots now load: with sixteen in the pool, a dozen
                 // launches would otherwise boot without the prefetched chunks.
@@ -215,7 +329,8 @@ struct spare_pool {
                     lock.unlock();
                     h = new spare_heap;
                     h->L = lua_newstate(spare_allocate, h);
-                    if (h->L) build_spare(h->L, &files);
+                    spare_recipe recipe{&files};
+                    if (h->L) build_spare(h->L, &recipe);
                     lock.lock();
                 }
                 if (!h || !h->L) {   // out of memory: the launches create their own states meanwhile
@@ -245,15 +360,16 @@ spare_pool& spares() {
 }
 
 // A boot loaded these files (in this order): what it shares with the boot before is what spares prefetch.
-void note_boot_loads(std::vector<std::string>&& loads) {
+void note_boot_loads(std::vector<std::string>&& loads, std::string&& key) {
     auto& pool = spares();
     std::lock_guard lock(pool.mu);
     std::vector<std::string> common;
     for (const std::string& f : loads)
         if (std::find(pool.last_boot.begin(), pool.last_boot.end(), f) != pool.last_boot.end()) common.push_back(f);
     uint64_t generation = compile_cache_generation();
-    bool changed = common != pool.hot || generation != pool.noted_generation;
+    bool changed = common != pool.hot || generation != pool.noted_generation || key != pool.key;
     pool.hot = std::move(common);
+    pool.key = std::move(key);
     pool.last_boot = std::move(loads);
     pool.noted_generation = generation;
     if (changed) {
@@ -321,7 +437,12 @@ snlua::~snlua() {
     arena_.release();
 }
 
-node& snlua::owner() const { return self_->owner(); }
+node& snlua::owner() const { return self().owner(); }
+
+void snlua::no_service() const {
+    if (building_) luaL_error(building_, "no service while a state image is built");
+    std::abort();
+}
 
 snlua* snlua::of(lua_State* L) {
     lua_getfield(L, LUA_REGISTRYINDEX, context_key);
@@ -381,8 +502,20 @@ void snlua::publish_memory() {
 bool snlua::init(service& self, std::string_view args) {
     self_ = &self;
     args_ = std::string(args);
-    if (spare_heap* h = take_spare()) {
+    spare_heap* h = take_spare();
+    if (h && h->skynet && (h->skynet->key != skynet_key(self.owner()) || service_folder_has_skynet(self.owner(), args))) {
+        // skynet as this service would load it is not what the spare has loaded
+        if (h->learn_from) image_not_learned(h->learn_from);
+        close_spare(h);
+        h = nullptr;
+    }
+    if (h) {
         // Adopt the spare: from now on its blocks are counted (and limited) as this service's.
+        if (h->skynet) {
+            h->image->bind(h->arena, &h->skynet->built, this);
+            adopt_built(h->skynet->built);
+            skynet_loaded_ = true;
+        }
         L_ = h->L;
         mem_ = h->mem;
         arena_ = h->arena;
@@ -430,23 +563,13 @@ void snlua::boot() {
         ~boot_record() {
             record_boot_loads(nullptr);
             drop_prefetched(L);
-            note_boot_loads(std::move(loads));
+            note_boot_loads(std::move(loads), std::move(key));
         }
+        std::string key;
     } record(L);
+    record.key = skynet_key(n);
 
-    lua_pushlightuserdata(L, this);
-    lua_setfield(L, LUA_REGISTRYINDEX, context_key);
-
-    // skynet.profile replaces coroutine.resume / coroutine.wrap (spec §1.1).
-    luaL_requiref(L, "skynet.profile", luaopen_skynet_profile, 0);
-    lua_getglobal(L, "coroutine");
-    lua_getfield(L, -2, "resume");
-    lua_setfield(L, -2, "resume");
-    lua_getfield(L, -2, "wrap");
-    lua_setfield(L, -2, "wrap");
-    lua_pop(L, 2);
-    luaL_requiref(L, "skynet.codecache", luaopen_skynet_codecache, 0);
-    lua_pop(L, 1);
+    if (!skynet_loaded_) open_service_modules(L, this);
 
     std::string path = env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua");
     std::string cpath = env_or(n, "lua_cpath", "./luaclib/?.so");
@@ -557,6 +680,16 @@ void snlua::dispatch(service& self, message& m) {
     lua_settop(L, 0);
     publish_memory();
     if (forward_) m.data = nullptr;   // forward mode: the Lua side owns the payload now
+}
+
+bool snlua::lua_side_fresh() const {
+    return callback_ref_ == LUA_NOREF && pending.size() == 0 && tasks.empty() && anchors.high_water() == 0 &&
+           parked_run == 0 && profiled == 0 && !forward_;
+}
+
+void snlua::adopt_built(const snlua& built) {
+    scalars = built.scalars;
+    killhook_ref_ = built.killhook_ref_;
 }
 
 void snlua::set_callback(lua_State* L, int index, bool forward) {

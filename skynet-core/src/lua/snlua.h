@@ -30,9 +30,22 @@ public:
     // The snlua of the state L belongs to (registry "skynet_context"); raises when there is none.
     static snlua* of(lua_State* L);
 
-    service& self() const { return *self_; }
+    // Raise (in the state being built, see building) on an snlua that is no service.
+    service& self() const {
+        if (!self_) [[unlikely]] no_service();
+        return *self_;
+    }
     node& owner() const;
+    // While a state image is built with this snlua, which is no service (snlua.cpp, load_skynet): a C
+    // function that needs the service raises in that state instead of reaching through a null pointer.
+    void set_building(lua_State* L) { building_ = L; }
     lua_State* state() const { return L_; }
+
+    // Whether the Lua side has started no work: no callback, sessions, tasks or profiled threads (what an
+    // snlua must be after loading skynet for a state image, snlua.cpp).
+    bool lua_side_fresh() const;
+    // Takes what loading skynet left in the fields of built, whose state this one's is a copy of.
+    void adopt_built(const snlua& built);
 
     // skynet.core.callback / killhook
     void set_callback(lua_State* L, int index, bool forward);
@@ -73,11 +86,14 @@ private:
     void boot();
     void fail_boot(const char* what, const char* why);
 
+    [[noreturn]] void no_service() const;
     service* self_ = nullptr;
+    lua_State* building_ = nullptr;
     lua_State* L_ = nullptr;
     std::string args_;
     bool booted_ = false;
     bool opened_ = false;   // the state is a spare: libraries and modules are in place already
+    bool skynet_loaded_ = false;   // ... and the service modules opened, skynet loaded
     bool boot_marker_seen_ = false;
     int callback_ref_ = LUA_NOREF;
     int killhook_ref_ = LUA_NOREF;

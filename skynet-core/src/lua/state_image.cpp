@@ -98,6 +98,17 @@ void forget_stale_bytes(unsigned char* raw, uintptr_t address, size_t size) {
     if (v == address + value) std::memset(raw + value_tag + 1, 0, upvalue_size - value_tag - 1);
 }
 
+// Adds delta to each 8-byte word of buffer whose index is listed.
+void add_to_words(unsigned char* buffer, const std::vector<uint32_t>& words, uint64_t delta) {
+    for (uint32_t i : words) {
+        unsigned char* w = buffer + size_t(i) * 8;
+        uint64_t v;
+        std::memcpy(&v, w, 8);
+        v += delta;
+        std::memcpy(w, &v, 8);
+    }
+}
+
 struct build_call {
     state_image::build_fn build;
     void* arg;
@@ -336,6 +347,7 @@ std::unique_ptr<state_image> state_image::make(build_fn build, void* arg, std::s
     };
     uintptr_t lo = reinterpret_cast<uintptr_t>(r.base);
     const uintptr_t outside_lo = reinterpret_cast<uintptr_t>(outside);
+    img->outside_ = outside_lo;
     for (size_t i = 0; i < live.size(); ++i) {
         size_t at = img->raw_.size();
         img->blocks_.push_back(block{at, live[i].second});
@@ -367,7 +379,6 @@ std::unique_ptr<state_image> state_image::make(build_fn build, void* arg, std::s
     // Compare a copy with the state it was made from, before anyone relies on one.
     state_arena arena;
     lua_State* C = img->copy(arena_allocate, &arena, arena);
-    if (C) img->bind(arena, outside);
     std::string wrong = C ? compare_states(L, C, arena) : "out of memory copying the image";
     if (C) lua_close(C);
     arena.release();
@@ -453,16 +464,8 @@ lua_State* state_image::copy(lua_Alloc f, void* ud, state_arena& arena) const {
         std::memcpy(buffer[p], part_[p].data(), part_[p].size());
     }
     for (int from = 0; from < 3; ++from) {
-        for (int to = 0; to < 3; ++to) {
-            uint64_t base = reinterpret_cast<uintptr_t>(buffer[to]);
-            for (uint32_t i : fix_[from][to]) {
-                unsigned char* w = buffer[from] + size_t(i) * 8;
-                uint64_t v;
-                std::memcpy(&v, w, 8);
-                v += base;
-                std::memcpy(w, &v, 8);
-            }
-        }
+        for (int to = 0; to < 3; ++to) add_to_words(buffer[from], fix_[from][to], reinterpret_cast<uintptr_t>(buffer[to]));
+        add_to_words(buffer[from], outside_fix_[from], outside_);
     }
     auto* L = reinterpret_cast<lua_State*>(buffer[part_of_[main_block_]] + main_offset_);
     lua_setallocf(L, f, ud);
@@ -476,17 +479,10 @@ lua_State* state_image::copy(lua_Alloc f, void* ud, state_arena& arena) const {
     return L;
 }
 
-void state_image::bind(const state_arena& arena, const void* outside) const {
+void state_image::bind(const state_arena& arena, const void* from, const void* to) const {
     const uintptr_t buffer[3] = {arena.base, arena.rest, arena.tail};
-    for (int from = 0; from < 3; ++from) {
-        for (uint32_t i : outside_fix_[from]) {
-            auto* w = reinterpret_cast<unsigned char*>(buffer[from] + size_t(i) * 8);
-            uint64_t v;
-            std::memcpy(&v, w, 8);
-            v += reinterpret_cast<uintptr_t>(outside);
-            std::memcpy(w, &v, 8);
-        }
-    }
+    const uint64_t delta = reinterpret_cast<uintptr_t>(to) - reinterpret_cast<uintptr_t>(from);
+    for (int p = 0; p < 3; ++p) add_to_words(reinterpret_cast<unsigned char*>(buffer[p]), outside_fix_[p], delta);
 }
 
 void* state_arena::resize(void* p, size_t osize, size_t nsize) {

@@ -81,10 +81,9 @@ public:
     // with are in arena's buffers: f must not free or resize them itself (state_arena::owns tells them
     // apart), and the caller releases the arena after lua_close. nullptr when out of memory.
     lua_State* copy(lua_Alloc f, void* ud, state_arena& arena) const;
-    // Points the words of the copy in arena that pointed into make's outside object at the same offsets of
-    // `outside`. A copy of an image with such words must be bound before it runs (its words hold bare
-    // offsets until then), and may be bound once.
-    void bind(const state_arena& arena, const void* outside) const;
+    // Points the words of a copy (in arena) that point into the outside object `from` at the same offsets of
+    // `to`. A copy starts bound to make's outside object, which must outlive it or be replaced so.
+    void bind(const state_arena& arena, const void* from, const void* to) const;
     bool binds_outside() const {
         return !outside_fix_[head].empty() || !outside_fix_[rest].empty() || !outside_fix_[tail].empty();
     }
@@ -120,6 +119,7 @@ private:
     std::vector<unsigned char> part_[3];
     std::vector<uint32_t> fix_[3][3];
     std::vector<uint32_t> outside_fix_[3];   // by buffer of the word: those holding an offset into `outside`
+    uintptr_t outside_ = 0;
     std::vector<size_t> offset_;        // each block's offset in its buffer
     std::vector<part_id> part_of_;
     size_t main_offset_ = 0;
