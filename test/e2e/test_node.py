@@ -199,7 +199,7 @@ def _():
     preload = os.path.join(d, "e2e_preload_file.lua")
     with open(preload, "w") as f:
         f.write("PRELOAD_SAW_SKYNET = package.loaded.skynet ~= nil\n")
-    rc, out = run(write_config(base_config("e2e_preload", 'preload = "%s"' % preload), d))
+    rc, out = run(write_config(base_config("e2e_prepared", 'preload = "%s"' % preload), d))
     assert rc == 0, (rc, out[-500:])
     assert "preload saw skynet: " + " ".join(["false"] * 24) + " / start false" in out, out[-1000:]
 
@@ -214,7 +214,7 @@ def _():
                 'skynet.self_at_load = skynet.self()\n'
                 'return skynet\n')
     lua_path = 'lua_path = "%s/?.lua;" .. root .. "lualib/?.lua;" .. root .. "lualib/?/init.lua"' % d
-    rc, out = run(write_config(base_config("e2e_wrapped", lua_path), d))
+    rc, out = run(write_config(base_config("e2e_prepared", lua_path), d))
     assert rc == 0, (rc, out[-500:])
     assert "own address at load: " + " ".join(["true"] * 24) in out, out[-1000:]
 
