@@ -95,7 +95,8 @@ void open_service_modules(lua_State* L, snlua* l) {
 // not have skynet loaded: a `preload` file runs before the service's first require (spec §4.6).
 std::string skynet_key(node& n) {
     if (n.environment().get("preload")) return {};
-    return env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua") + '\n' + env_or(n, "lua_cpath", "./luaclib/?.so");
+    return env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua") + '\n' +
+           env_or(n, "lua_cpath", "./luaclib/?.so");
 }
 
 // Whether the loader would find skynet.lua or skynet/require.lua of its own for service `name`: a
@@ -216,7 +217,7 @@ void build_spare(lua_State* L, void* arg) {
 // Sixteen, refilled when four are left: a copy of the image costs the maker ~15-25 us, so it would sleep
 // between launches, and waking it at every launch (a futex call and a context switch on the chain's
 // cores) cost the sequential spawn more than the copy (8.9k against 11.6k services/s at four, woken at
-// each take).  An idle spare is ~40 KB.
+// each take).  An idle spare is ~47 KB (skynet loaded).
 constexpr size_t spare_target = 16;
 constexpr size_t spare_low = 4;
 
@@ -503,7 +504,8 @@ bool snlua::init(service& self, std::string_view args) {
     self_ = &self;
     args_ = std::string(args);
     spare_heap* h = take_spare();
-    if (h && h->skynet && (h->skynet->key != skynet_key(self.owner()) || service_folder_has_skynet(self.owner(), args))) {
+    if (h && h->skynet &&
+        (h->skynet->key != skynet_key(self.owner()) || service_folder_has_skynet(self.owner(), args))) {
         // skynet as this service would load it is not what the spare has loaded
         if (h->learn_from) image_not_learned(h->learn_from);
         close_spare(h);

@@ -464,7 +464,8 @@ lua_State* state_image::copy(lua_Alloc f, void* ud, state_arena& arena) const {
         std::memcpy(buffer[p], part_[p].data(), part_[p].size());
     }
     for (int from = 0; from < 3; ++from) {
-        for (int to = 0; to < 3; ++to) add_to_words(buffer[from], fix_[from][to], reinterpret_cast<uintptr_t>(buffer[to]));
+        for (int to = 0; to < 3; ++to)
+            add_to_words(buffer[from], fix_[from][to], reinterpret_cast<uintptr_t>(buffer[to]));
         add_to_words(buffer[from], outside_fix_[from], outside_);
     }
     auto* L = reinterpret_cast<lua_State*>(buffer[part_of_[main_block_]] + main_offset_);
