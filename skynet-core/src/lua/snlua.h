@@ -30,7 +30,7 @@ public:
     // The snlua of the state L belongs to (registry "skynet_context"); raises when there is none.
     static snlua* of(lua_State* L);
 
-    // Raise (in the state being built, see building) on an snlua that is no service.
+    // Raise on an snlua that is no service (in the state being built with it, see set_building).
     service& self() const {
         if (!self_) [[unlikely]] no_service();
         return *self_;

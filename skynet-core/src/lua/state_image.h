@@ -82,7 +82,8 @@ public:
     // apart), and the caller releases the arena after lua_close. nullptr when out of memory.
     lua_State* copy(lua_Alloc f, void* ud, state_arena& arena) const;
     // Points the words of a copy (in arena) that point into the outside object `from` at the same offsets of
-    // `to`. A copy starts bound to make's outside object, which must outlive it or be replaced so.
+    // `to`. A copy starts bound to make's outside object, which must outlive it or be replaced so; binding
+    // must come before the copy runs (a block Lua has moved or freed since is not looked at).
     void bind(const state_arena& arena, const void* from, const void* to) const;
     bool binds_outside() const {
         return !outside_fix_[head].empty() || !outside_fix_[rest].empty() || !outside_fix_[tail].empty();
