@@ -91,18 +91,26 @@ void open_service_modules(lua_State* L, snlua* l) {
     lua_pop(L, 1);
 }
 
+// What a boot reads when the config does not set these keys.
+const char* const default_lua_path = "./lualib/?.lua;./lualib/?/init.lua";
+const char* const default_lua_cpath = "./luaclib/?.so";
+const char* const default_luaservice = "./service/?.lua";
+
 // The node settings that what `require "skynet"` loads depends on, as one string; empty when a spare must
 // not have skynet loaded: a `preload` file runs before the service's first require (spec §4.6).
+std::string skynet_key(const std::string& lua_path, const std::string& lua_cpath, bool preload) {
+    return preload ? std::string() : lua_path + '\n' + lua_cpath;
+}
+
 std::string skynet_key(node& n) {
-    if (n.environment().get("preload")) return {};
-    return env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua") + '\n' +
-           env_or(n, "lua_cpath", "./luaclib/?.so");
+    return skynet_key(env_or(n, "lua_path", default_lua_path), env_or(n, "lua_cpath", default_lua_cpath),
+                      n.environment().get("preload").has_value());
 }
 
 // Whether the loader would find skynet.lua or skynet/require.lua of its own for service `name`: a
 // LUA_SERVICE pattern with '?' in its folder puts that folder first in package.path (loader.lua).
 bool service_folder_has_skynet(node& n, std::string_view args) {
-    std::string patterns = env_or(n, "luaservice", "./service/?.lua");
+    std::string patterns = env_or(n, "luaservice", default_luaservice);
     std::string_view name = args.substr(0, args.find(' '));
     size_t start = 0;
     while (start <= patterns.size()) {
@@ -556,26 +564,26 @@ void snlua::boot() {
     lua_State* L = L_;
     node& n = owner();
     if (!opened_) open_state(L);
-    // The files this boot loads tell the spares what to prefetch; what it did not take of a spare's
-    // prefetched chunks is dropped (garbage for the first collection), however the boot ends.
+    // The files this boot loads tell the spares what to prefetch, and its node's skynet_key how to load
+    // skynet in them; what it did not take of a spare's prefetched chunks is dropped (garbage for the first
+    // collection), however the boot ends.
     struct boot_record {
         lua_State* L;
         std::vector<std::string> loads;
+        std::string key;   // set once the node's settings are read below
         explicit boot_record(lua_State* state) : L(state) { record_boot_loads(&loads); }
         ~boot_record() {
             record_boot_loads(nullptr);
             drop_prefetched(L);
             note_boot_loads(std::move(loads), std::move(key));
         }
-        std::string key;
     } record(L);
-    record.key = skynet_key(n);
 
     if (!skynet_loaded_) open_service_modules(L, this);
 
-    std::string path = env_or(n, "lua_path", "./lualib/?.lua;./lualib/?/init.lua");
-    std::string cpath = env_or(n, "lua_cpath", "./luaclib/?.so");
-    std::string service_path = env_or(n, "luaservice", "./service/?.lua");
+    std::string path = env_or(n, "lua_path", default_lua_path);
+    std::string cpath = env_or(n, "lua_cpath", default_lua_cpath);
+    std::string service_path = env_or(n, "luaservice", default_luaservice);
     std::string loader = env_or(n, "lualoader", "./lualib/loader.lua");
     lua_pushstring(L, path.c_str());
     lua_setglobal(L, "LUA_PATH");
@@ -583,10 +591,12 @@ void snlua::boot() {
     lua_setglobal(L, "LUA_CPATH");
     lua_pushstring(L, service_path.c_str());
     lua_setglobal(L, "LUA_SERVICE");
-    if (auto preload = n.environment().get("preload")) {
+    auto preload = n.environment().get("preload");
+    if (preload) {
         lua_pushstring(L, preload->c_str());
         lua_setglobal(L, "LUA_PRELOAD");
     }
+    record.key = skynet_key(path, cpath, preload.has_value());
 
     lua_pushcfunction(L, traceback);
     int trace = lua_gettop(L);
