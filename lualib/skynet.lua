@@ -105,7 +105,7 @@ local DISPATCH_WAKEUP <const> = 29
 local CALLBACK <const> = 34
 local S = {
     nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,   -- RUNNING, UNPACKING; 3..11 are the snlua's
-    proto, session_anchors, false, false, session_coroutine_tracetag,   -- 14, 15: unused (the views are I's)
+    proto, session_anchors, nil, false, session_coroutine_tracetag,   -- 14: the snlua's; 15: unused
     false, sleep_session, wakeup_queue, fork_queue, fork_body, coroutine_pool,   -- 17: unused
     false,   -- POOLED_ENTRY, set below
     I, c.trace, false, nil,   -- FLUSH (27) is the snlua's
@@ -160,7 +160,8 @@ I.c = c
 I.S = S
 I.slot = {
     RUNNING = RUNNING, UNPACKING = UNPACKING, TRACING = TRACING, BUSY = BUSY, ERR_TAIL = 8,
-    CAREFUL = 9, FORK_HEAD = 10, FORK_TAIL = 11, TIMEOUT_TRACEBACK = 26, FLUSH = 27, INIT_THREAD = 37,
+    CAREFUL = 9, FORK_HEAD = 10, FORK_TAIL = 11, POOL_TOP = 14, TIMEOUT_TRACEBACK = 26, FLUSH = 27,
+    INIT_THREAD = 37,
 }
 I.proto = proto
 I.session_coroutine_tracetag = session_coroutine_tracetag

@@ -147,11 +147,13 @@ test.case("skynet.dispatcher checks the state table it shares with skynet.lua", 
     for i = 1, 38 do
         full[i] = false
     end
-    -- the scalar slots (3..11, 27) are the snlua's: S must leave them empty
+    -- the scalar slots (3..11, 14, 27) are the snlua's: S must leave them empty
     test.raises("S[3] must be empty (the snlua keeps it)", scheduler, full)
     for i = 3, 11 do
         full[i] = nil
     end
+    test.raises("S[14] must be empty (the snlua keeps it)", scheduler, full)
+    full[14] = nil
     test.raises("S[27] must be empty (the snlua keeps it)", scheduler, full)
     full[27] = nil
     local made = table.pack(scheduler(full))

@@ -300,7 +300,8 @@ test.case("a pool the collector left holes in still serves a burst of forks", fu
     local first, second = skynet.call(addr, "lua", n, true)
     skynet.kill(addr)
     test.eq(#first, n, "first round")
-    local seen, started = {}, 0
+    local seen, started, from_first = {}, 0, {}
+    for i = 1, n do from_first[first[i]] = true end
     for i = 1, n do
         assert(second[i], "fork " .. i .. " never ran")
         assert(not seen[second[i]], "two forks ran on one thread at once")
@@ -308,6 +309,30 @@ test.case("a pool the collector left holes in still serves a burst of forks", fu
         started = started + 1
     end
     test.eq(started, n, "second round")
+    -- the survivors are taken first, skipping the holes
+    for i = 1, n // 2 - 2 do
+        assert(from_first[second[i]], string.format("fork %d got a new thread while parked ones were left", i))
+    end
+end)
+
+test.case("skynet.lua's own dispatch takes request threads from a pool with holes", function()
+    local addr = skynet.newservice("pool_order")
+    local n = 300
+    local first, second = skynet.call(addr, "lua", n, true, true)
+    skynet.kill(addr)
+    test.eq(#first, n, "first round")
+    local seen, from_first = {}, {}
+    for i = 1, n do from_first[first[i]] = true end
+    for i = 1, n do
+        assert(second[i], "request " .. i .. " never ran")
+        assert(not seen[second[i]], "two requests ran on one thread at once")
+        seen[second[i]] = true
+    end
+    -- the odd forks' threads survived the collection (kept), the even ones' slots are holes: the first
+    -- requests get the survivors, skipping the holes, before any new thread is made
+    for i = 1, n // 2 - 2 do
+        assert(from_first[second[i]], string.format("request %d got a new thread while parked ones were left", i))
+    end
 end)
 
 test.case("stat, mqlen, endless, task init", function()

@@ -7,6 +7,7 @@ return function(skynet, I)
     local c = I.c
     local S = I.S
     local RUNNING, UNPACKING, TRACING = I.slot.RUNNING, I.slot.UNPACKING, I.slot.TRACING
+    local POOL_TOP = I.slot.POOL_TOP
     local proto = I.proto
     local session_id_coroutine = I.session_id_coroutine
     local session_coroutine_id = I.session_coroutine_id
@@ -136,12 +137,17 @@ return function(skynet, I)
             return
         end
 
-        -- a parked thread from the pool, or a new one
-        local n = #coroutine_pool
-        local co = coroutine_pool[n]
-        if co then
+        -- a parked thread from the pool (the snlua keeps its top; the collector may have emptied some
+        -- slots below it), or a new one
+        local n = S[POOL_TOP]
+        local co
+        while n > 0 and not co do
+            co = coroutine_pool[n]
             coroutine_pool[n] = nil
-        else
+            n = n - 1
+        end
+        S[POOL_TOP] = n
+        if not co then
             co = cocreate(pooled_entry)
         end
         session_coroutine_id[co] = session

@@ -43,11 +43,8 @@ int pooled_done(lua_State* co, int, lua_KContext) {
         lua_pushvalue(co, 1);
         lua_call(co, 2, 0);
     }
-    // coroutine_pool[#coroutine_pool + 1] = co (a weak table without __len or __newindex)
-    const int pool = lua_upvalueindex(ps_pool);
-    lua_Integer n = lua_Integer(lua_rawlen(co, pool));
-    lua_rawseti(co, pool, n + 1);   // pops co
-    ++l->parked_run;
+    // coroutine_pool[#coroutine_pool + 1] = co
+    park_thread(co, l, lua_upvalueindex(ps_pool));   // pops co
     lua_settop(co, 0);
     lua_pushvalue(co, lua_upvalueindex(ps_suspend));
     return lua_yieldk(co, 1, 0, pooled_resumed);

@@ -1,5 +1,5 @@
-// The scalar slots of skynet.lua's table S (tracing, busy, the queues' indexes, careful, flush), kept in the
-// service's snlua instead of in the table.
+// The scalar slots of skynet.lua's table S (tracing, busy, the queues' indexes, careful, the pool's top,
+// flush), kept in the service's snlua instead of in the table.
 //
 // The C functions of the scheduler test these flags several times per message; as table slots each test
 // was a lua_rawgeti, a conversion and a pop (three Lua API calls and a table look-up), now it is a load.
@@ -25,8 +25,10 @@ public:
             index, index, index, index,   // 5..8: wakeup queue head, tail; error queue head, tail
             flag,                     // 9: careful
             index, index,             // 10, 11: fork queue head, tail
+            not_scalar, not_scalar,   // 12, 13: tables
+            index,                    // 14: coroutine_pool's top (scheduler_shared.h, take_pooled_thread)
             not_scalar, not_scalar, not_scalar, not_scalar, not_scalar, not_scalar, not_scalar, not_scalar,
-            not_scalar, not_scalar, not_scalar, not_scalar, not_scalar, not_scalar,   // 12..25: tables
+            not_scalar, not_scalar, not_scalar,   // 15..25: tables
             not_scalar,               // 26: timeout_traceback (a table or false)
             flag,                     // 27: flush
         };

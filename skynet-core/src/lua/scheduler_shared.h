@@ -26,8 +26,9 @@ enum state_slot : int {
     st_fork_tail,
     st_proto,
     st_session_anchors,    // the Lua array of session_table.h (session_id_coroutine is the snlua's)
-    st_unused_14,          // 14, 15, 17: false (were session_coroutine_id, ..._address, watching_session,
-    st_unused_15,          // now the snlua's entries: session_table.h)
+    st_pool_top,           // how many slots of coroutine_pool are in use (a scalar: take_pooled_thread)
+    st_unused_15,          // 15, 17: false (were session_coroutine_address and watching_session, now
+                           // the snlua's entries: session_table.h)
     st_session_coroutine_tracetag,
     st_unused_17,
     st_sleep_session,
@@ -68,22 +69,38 @@ inline bool state_true_at(lua_State* L, int state_index, int n) {
 // (pool_order.cpp).  Leaves the pool as it is when a slot holds no thread or memory is short.
 void order_pool(lua_State* L, int pool_index, lua_Integer n);
 
+// coroutine_pool is a stack whose top the snlua keeps (S[st_pool_top]): `#pool` on a table that grows
+// by appends is a binary search in Lua 5.4, one per task taken and one per thread parked.  The pool is
+// weak, so the collector may empty any slot below the top; a taker skips such holes.
+
+// Parks the thread on top of L's stack (popped) in the pool at pool_index.
+inline void park_thread(lua_State* L, snlua* l, int pool_index) {
+    lua_Integer n = l->scalars.at(st_pool_top) + 1;
+    lua_rawseti(L, pool_index, n);
+    l->scalars.set(st_pool_top, n);
+    ++l->parked_run;
+}
+
 // Pushes a thread for a new task: the last parked one of the pool at pool_index, or a new thread whose
 // body is the function at entry_index (skynet.lua's co_get).  Returns it.  When at least half of the pool
 // was parked since a thread was last taken (the end of a burst), and that is many, the pool is put in
 // address order first (pool_order.cpp): ~0.6 ms for 10,000 threads, once for that many parked.
 inline lua_State* take_pooled_thread(lua_State* L, snlua* l, int pool_index, int entry_index) {
     constexpr uint32_t order_after = 256;
-    lua_Integer n = lua_Integer(lua_rawlen(L, pool_index));
+    lua_Integer n = l->scalars.at(st_pool_top);
     if (l->parked_run >= order_after && lua_Integer(l->parked_run) * 2 >= n) order_pool(L, pool_index, n);
     l->parked_run = 0;
-    if (n > 0 && lua_rawgeti(L, pool_index, n) == LUA_TTHREAD) {
-        lua_State* co = lua_tothread(L, -1);
-        lua_pushnil(L);
-        lua_rawseti(L, pool_index, n);
-        return co;
+    for (; n > 0; --n) {
+        if (lua_rawgeti(L, pool_index, n) == LUA_TTHREAD) {
+            lua_State* co = lua_tothread(L, -1);
+            lua_pushnil(L);
+            lua_rawseti(L, pool_index, n);
+            l->scalars.set(st_pool_top, n - 1);
+            return co;
+        }
+        lua_pop(L, 1);   // a hole the collector left
     }
-    if (n > 0) lua_pop(L, 1);   // a hole left by the weak table: a new thread, as co_get makes
+    l->scalars.set(st_pool_top, 0);
     lua_State* co = lua_newthread(L);
     lua_pushvalue(L, entry_index);
     lua_xmove(L, co, 1);

@@ -14,6 +14,7 @@
 #include "lua/builtin_modules.h"
 #include "lua/compile_cache.h"
 #include "lua/lean_response.h"
+#include "lua/scheduler_shared.h"
 #include "lua/session_table.h"
 #include "lua/state_image.h"
 
@@ -696,7 +697,7 @@ void snlua::dispatch(service& self, message& m) {
 
 bool snlua::lua_side_fresh() const {
     return callback_ref_ == LUA_NOREF && pending.size() == 0 && tasks.empty() && anchors.high_water() == 0 &&
-           parked_run == 0 && profiled == 0 && !forward_;
+           parked_run == 0 && scalars.at(sched::st_pool_top) == 0 && profiled == 0 && !forward_;
 }
 
 void snlua::adopt_built(const snlua& built) {
