@@ -1,4 +1,6 @@
-// A service's message queue: a growable ring behind a light_mutex plus skynet's "scheduled" flag.
+// A service's message queue: a growable ring behind a light_mutex plus skynet's "scheduled" flag.  The ring
+// doubles when full, and a bigger one is allocated with the lock released (see reserve), so a burst that grows
+// it does not hold up the owner's worker.
 //
 // The flag protocol is what keeps one service on at most one worker at a time and loses no wake-up:
 //  - the flag is true while the service sits in the ready queue or runs on a worker;
@@ -62,8 +64,7 @@ public:
 
 private:
     size_t take(message* out, size_t max, bool in_hand, size_t* left);
-    void grow();
-    void reserve_locked(size_t n);
+    void reserve(std::unique_lock<light_mutex>& lock, size_t n);
     void empty_locked();
 
     mutable light_mutex mu_;
