@@ -1,5 +1,9 @@
 #include "core/timer.h"
 
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
 namespace skynet {
 
 timer_service::timer_service(fire_fn fire)
@@ -20,7 +24,17 @@ uint64_t timer_service::elapsed_ms() const {
 uint64_t timer_service::now_cs() const { return elapsed_ms() / 10 + start_fraction_cs_; }
 
 void timer_service::start() {
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+#ifdef __linux__
+        // A sleeping thread's wake-up may be put off by its timer slack (50 us by default) so that the kernel
+        // can batch wake-ups.  This thread sleeps until the tick on which timers are due, and each microsecond
+        // it oversleeps is lateness for every one of them: measured on a 2-vCPU VM, its wake-ups came 90-150 us
+        // after the due millisecond with the default slack and 30-80 us with none.  It wakes at most once a
+        // due tick, so asking for no slack costs nothing in wake-ups.
+        prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+#endif
+        loop();
+    });
 }
 
 void timer_service::stop() {
