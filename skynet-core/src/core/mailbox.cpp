@@ -2,6 +2,8 @@
 
 #include "core/spin_lock.h"
 
+#include <thread>
+
 namespace skynet {
 
 namespace {
@@ -25,17 +27,34 @@ mailbox::~mailbox() {
 // with the lock released: its pages are new (a burst doubles the ring to sizes it never had), and touching
 // them costs a page fault each (~1.5 us on a VM), some 130 for a ring of 16k messages.  Under the lock, the
 // owner's worker would wait all that time for its next batch, or sleep on the futex; this way it keeps
-// draining and the lock is held for the copy only.  Whatever changed meanwhile (the owner took messages,
-// another pusher grew the ring first) is looked at again once the lock is back.
+// draining and the lock is held for the copy only.  One pusher grows the ring at a time: others that find
+// it full wait for that one, or several senders to a flooded service would each allocate a bigger ring
+// (two of 128 MB at once for a queue of 4M messages).
 void mailbox::reserve(std::unique_lock<light_mutex>& lock, size_t n) {
     while (ring_.size() - count_ < n) {
+        if (growing_) {
+            lock.unlock();
+            std::this_thread::yield();
+            spin_then_lock(lock);
+            continue;
+        }
         size_t size = ring_.size() * 2;
         while (size < count_ + n) size *= 2;
+        growing_ = true;
         lock.unlock();
-        std::vector<message> bigger(size);   // value-initialised: every page touched here
+        std::vector<message> bigger;
+        try {
+            bigger.resize(size);   // value-initialised: every page touched here
+        } catch (...) {
+            spin_then_lock(lock);
+            growing_ = false;
+            throw;
+        }
         spin_then_lock(lock);
-        if (ring_.size() - count_ >= n) break;   // grown by another pusher meanwhile (bigger is dropped)
-        if (size < count_ + n) continue;         // more came meanwhile than it holds: once more
+        growing_ = false;
+        // The owner may have taken messages meanwhile, and others pushed into the room that made; a batch
+        // larger than the old ring may then still not fit: once more.
+        if (size < count_ + n) continue;
         for (size_t i = 0; i < count_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
         ring_.swap(bigger);
         head_ = 0;

@@ -73,6 +73,7 @@ private:
     size_t count_ = 0;
     bool scheduled_ = true;
     bool dead_ = false;
+    bool growing_ = false;   // a pusher is allocating a bigger ring with the lock released
     size_t overload_ = 0;
     size_t overload_threshold_ = 1024;
     // Messages the owner took with pop_batch and has not started; written only by the owner.
