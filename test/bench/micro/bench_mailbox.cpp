@@ -104,7 +104,7 @@ double worst_gap_while_growing_us() {
 
 void growth_stall() {
     std::vector<double> rounds;
-    for (int r = 0; r < 5; ++r) rounds.push_back(worst_gap_while_growing_us());
+    for (int r = 0; r < 7; ++r) rounds.push_back(worst_gap_while_growing_us());
     std::sort(rounds.begin(), rounds.end());
     std::printf("MICRO name=mailbox.owner_worst_gap_while_growing value=%.0f unit=us best=%.0f n=%d rounds=%zu\n",
                 rounds[rounds.size() / 2], rounds.front(), 1 << 21, rounds.size());
