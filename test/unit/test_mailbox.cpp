@@ -92,9 +92,9 @@ TEST_CASE("mailbox: several producers, nothing lost, order kept per sender") {
 }
 
 TEST_CASE("mailbox: rings grown by racing pushers, single and batched, while the owner drains in batches") {
-    // A bigger ring is allocated with the lock down: another pusher may grow the ring first (its own is then
-    // dropped), more may arrive than the new one holds, and the owner keeps taking from the old one.  Each of
-    // those must leave every message in place, once, in its sender's order.
+    // A bigger ring is allocated with the lock down: the other pushers that find the ring full wait for it,
+    // the owner keeps taking from the old one, others push into the room that makes, and a batch may then
+    // still not fit.  Each of those must leave every message in place, once, in its sender's order.
     mailbox mq;
     constexpr int producers = 4, per = 30000, batch = 37;
     std::vector<std::thread> threads;
