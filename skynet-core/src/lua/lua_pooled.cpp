@@ -43,7 +43,7 @@ int pooled_done(lua_State* co, int, lua_KContext) {
         lua_pushvalue(co, 1);
         lua_call(co, 2, 0);
     }
-    // coroutine_pool[#coroutine_pool + 1] = co
+    // coroutine_pool[top + 1] = co, the top kept by the snlua (S[14])
     park_thread(co, l, lua_upvalueindex(ps_pool));   // pops co
     lua_settop(co, 0);
     lua_pushvalue(co, lua_upvalueindex(ps_suspend));
