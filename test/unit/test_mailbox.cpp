@@ -271,6 +271,31 @@ TEST_CASE("mailbox push_many appends in order and schedules an idle mailbox once
     CHECK(mq.push_many(burst.data(), 1) == mailbox::push_result::dead);
 }
 
+TEST_CASE("mailbox make_room grows the ring once for what is coming, and not when it fits") {
+    mailbox mq;
+    message m{1, 0, 0, nullptr, 0};
+    for (int i = 0; i < 3; ++i) mq.push(m);
+    size_t before = mq.capacity();
+    mq.make_room(before - 3);   // fits as it is
+    CHECK(mq.capacity() == before);
+    mq.make_room(5000);
+    size_t room = mq.capacity();
+    CHECK(room >= 5003);
+    for (int i = 0; i < 5000; ++i) {
+        m.session = i;
+        mq.push(m);
+    }
+    CHECK(mq.capacity() == room);   // the pushes found their room
+    CHECK(mq.length() == 5003);
+    message out;
+    for (int i = 0; i < 3; ++i) REQUIRE(mq.pop(out));
+    check_pops_in_order(mq, 0, 5000);
+    // a dead mailbox takes nothing, and makes no room for it
+    mq.close();
+    mq.make_room(room * 4);
+    CHECK(mq.capacity() == room);
+}
+
 TEST_CASE("mailbox overload is reported by pop_batch as by single pops") {
     mailbox mq;
     message held[16];

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -342,6 +343,50 @@ TEST_CASE("timer_wheel: between limited advances the rest is due now, and adds c
     CHECK(got[6].at == 55);
 }
 
+TEST_CASE("timer_wheel: due_at counts the events of a tick in the near wheel") {
+    timer_wheel w(1000);   // 1000 = 3 * 256 + 232: the block ends at 1024
+    for (int i = 0; i < 3; ++i) w.add(5, ev(i));
+    w.add(6, ev(3));
+    w.add(40, ev(4));   // 1040: the next block, still on level 0
+    CHECK(w.due_at(1005) == 3);
+    CHECK(w.due_at(1006) == 1);
+    CHECK(w.due_at(1007) == 0);
+    CHECK(w.due_at(1000) == 0);   // now
+    CHECK(w.due_at(1040) == 0);   // not in the near wheel yet
+    CHECK(advance(w, 1006).size() == 4);
+    CHECK(w.due_at(1005) == 0);
+    CHECK(w.due_at(1006) == 0);
+    advance(w, 1024);   // the cascade brings 1040 into the near wheel
+    CHECK(w.due_at(1040) == 1);
+}
+
+TEST_CASE("timer_wheel: take_due_at takes a tick's events in order; later ones for that tick stay for advance") {
+    timer_wheel w(0);
+    for (int i = 1; i <= 5; ++i) w.add(20, ev(i));
+    w.add(21, ev(6));
+    std::vector<timer_event> taken{ev(99)};   // appended to what is there
+    w.take_due_at(20, taken);
+    REQUIRE(taken.size() == 6);
+    CHECK(taken[0].session == 99);
+    for (int i = 1; i <= 5; ++i) CHECK(taken[size_t(i)].session == i);
+    CHECK(w.size() == 1);
+    CHECK(w.due_at(20) == 0);
+    CHECK(w.next_due() == std::optional<uint64_t>(21));
+    w.take_due_at(20, taken);   // nothing more to take
+    CHECK(taken.size() == 6);
+    w.add(20, ev(7));   // for the same tick, after the take
+    auto got = advance(w, 30);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].session == 7);
+    CHECK(got[0].at == 20);
+    CHECK(got[1].session == 6);
+    CHECK(got[1].at == 21);
+    // the taken nodes were freed: new timers reuse them
+    size_t nodes = timer_wheel_inspector::nodes(w);
+    for (int i = 0; i < 6; ++i) w.add(5, ev(i));
+    CHECK(timer_wheel_inspector::nodes(w) == nodes);
+}
+
 TEST_CASE("timer_wheel: after a burst of expiries, the next burst of timers takes the freed nodes in index order") {
     timer_wheel w(0);
     const int n = 600;
@@ -458,6 +503,96 @@ TEST_CASE("timer_service: a timer is due at the start of the tick skynet.now() r
     // no delay: at once, never in the past or future
     CHECK(tick_aligned_due(1234, 0) == 1234);
     CHECK(tick_aligned_due(1234, -50) == 1234);
+}
+
+namespace {
+// What a timer_service's callbacks saw: each call's events and when it came.
+struct timer_calls {
+    std::mutex mu;
+    std::vector<std::pair<std::chrono::steady_clock::time_point, std::vector<timer_event>>> prepared, fired;
+    std::vector<uint64_t> fired_cs;   // skynet.now() as each fire call began
+    size_t fired_count() {
+        std::lock_guard lock(mu);
+        size_t n = 0;
+        for (auto& f : fired) n += f.second.size();
+        return n;
+    }
+};
+
+// Arms `n` timers of `ti` centiseconds on a timer_service and waits (a bounded while) until all have fired.
+// The first `early` are armed 4 ms before the others, time for the timer thread to plan its sleep with only
+// them in the wheel.  True when the arming took place within one tick, so that all of them fell due together.
+bool arm_and_wait(skynet::timer_service& timers, timer_calls& calls, int n, int ti, int early = 0) {
+    uint64_t before = timers.now_cs();
+    for (int i = 0; i < n; ++i) {
+        if (i == early && early > 0) std::this_thread::sleep_for(std::chrono::milliseconds(4));
+        timers.add(ti * 10, timer_event{uint32_t(1 + i % 3), i});
+    }
+    bool one_tick = timers.now_cs() == before;
+    for (int i = 0; i < 3000 && calls.fired_count() < size_t(n); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return one_tick;
+}
+}  // namespace
+
+TEST_CASE("timer_service: a heavy tick is gathered and prepared ahead, and fired no earlier than its start") {
+    timer_calls calls;
+    skynet::timer_service* self = nullptr;
+    skynet::timer_service timers(
+        [&](const timer_event* e, size_t n) {
+            std::lock_guard lock(calls.mu);
+            calls.fired.emplace_back(std::chrono::steady_clock::now(), std::vector<timer_event>(e, e + n));
+            calls.fired_cs.push_back(self->now_cs());
+        },
+        [&](const timer_event* e, size_t n) {
+            std::lock_guard lock(calls.mu);
+            calls.prepared.emplace_back(std::chrono::steady_clock::now(), std::vector<timer_event>(e, e + n));
+        });
+    self = &timers;
+    timers.start();
+    // A small tick first: fired at its start, nothing prepared.
+    uint64_t armed_cs = timers.now_cs();
+    arm_and_wait(timers, calls, 10, 3);
+    {
+        std::lock_guard lock(calls.mu);
+        CHECK(calls.prepared.empty());
+        REQUIRE(!calls.fired.empty());
+        CHECK(calls.fired_cs.front() >= armed_cs + 3);
+        calls.fired.clear();
+        calls.fired_cs.clear();
+    }
+    // A heavy one, armed within one tick (again, a bounded number of times, if the arming straddled a tick
+    // boundary and so split them over two).  Its first ten timers are armed alone: the thread, which plans its
+    // sleep for those, must hear that the tick became heavy.
+    const int n = 3000;
+    bool one_tick = false;
+    for (int attempt = 0; attempt < 8 && !one_tick; ++attempt) {
+        armed_cs = timers.now_cs();
+        one_tick = arm_and_wait(timers, calls, n, 5, 10);
+        if (!one_tick) {
+            std::lock_guard lock(calls.mu);
+            calls.prepared.clear();
+            calls.fired.clear();
+            calls.fired_cs.clear();
+        }
+    }
+    REQUIRE(one_tick);
+    std::lock_guard lock(calls.mu);
+    REQUIRE(calls.prepared.size() == 1);
+    // all of them prepared at once, in the order they fire
+    const auto& prepared = calls.prepared.front().second;
+    REQUIRE(prepared.size() == size_t(n));
+    std::vector<timer_event> fired;
+    for (auto& f : calls.fired) fired.insert(fired.end(), f.second.begin(), f.second.end());
+    REQUIRE(fired.size() == size_t(n));
+    for (int i = 0; i < n; ++i) {
+        CHECK(prepared[size_t(i)].session == i);
+        CHECK(fired[size_t(i)].session == i);
+    }
+    CHECK(calls.prepared.front().first <= calls.fired.front().first);
+    // never early: skynet.now() had reached the due tick when they fired
+    for (uint64_t cs : calls.fired_cs) CHECK(cs >= armed_cs + 5);
+    timers.stop();
 }
 
 #ifdef __linux__

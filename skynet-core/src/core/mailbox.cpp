@@ -152,6 +152,17 @@ mailbox::push_result mailbox::push_many(const message* msgs, size_t n) {
     return push_result::queued;
 }
 
+void mailbox::make_room(size_t n) {
+    spin_then_lock(mu_);
+    std::unique_lock lock(mu_, std::adopt_lock);
+    if (!dead_ && ring_.size() - count_ < n) reserve(lock, n);
+}
+
+size_t mailbox::capacity() const {
+    std::lock_guard lock(mu_);
+    return ring_.size();
+}
+
 bool mailbox::try_schedule() {
     std::lock_guard lock(mu_);
     if (scheduled_) return false;

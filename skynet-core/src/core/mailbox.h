@@ -50,6 +50,13 @@ public:
     // Appends n messages under one lock (the timer thread's burst for one service); as push for the result.
     push_result push_many(const message* msgs, size_t n);
 
+    // Grows the ring, if it must, so that n more messages than it holds now fit without growing it again: the
+    // timer thread calls it ahead of a tick on which many of the service's timers fall due (timer.h), so that
+    // the pushes at the tick do not wait on the new ring's page faults.  Nothing for a dead mailbox.
+    void make_room(size_t n);
+    // How many messages the ring holds before it must grow.
+    size_t capacity() const;
+
     // Sets the scheduled flag if it was clear; true means the caller must put the service in the ready queue.
     bool try_schedule();
 

@@ -68,7 +68,8 @@ node::node(const std::map<std::string, std::string>& config, module_factory fact
           if (it != config.end()) tmp.set("thread", it->second);
           return worker_count(tmp);
       }()),
-      timer_([this](const timer_event* events, size_t count) { deliver_timeouts(events, count); }),
+      timer_([this](const timer_event* events, size_t count) { deliver_timeouts(events, count); },
+             [this](const timer_event* events, size_t count) { make_room_for_timeouts(events, count); }),
       monitor_(scheduler_.workers(), [this](uint32_t source, uint32_t dest, uint32_t version) {
           if (auto s = registry_.grab(dest)) s->endless.store(true);
           // skynet's monitor thread logs this with no service of its own, so the line comes from :00000000.
@@ -143,6 +144,33 @@ void node::deliver_timeouts(const timer_event* events, size_t count) {
         for (; i < count && n < chunk && events[i].handle == dest; ++i, ++n)
             batch[n] = message{0, events[i].session, PTYPE_RESPONSE, nullptr, 0};
         deliver_many(dest, batch, n);   // a service gone by now has no use for its timeouts
+    }
+}
+
+void node::make_room_for_timeouts(const timer_event* events, size_t count) {
+    // Only a head start: should memory run short here, the pushes at the tick grow the rings as they would
+    // have, or fail as they would have.
+    try {
+        // Runs of one service's events, then a service's runs added up (its events may come in several runs,
+        // between other services').
+        std::vector<std::pair<uint32_t, size_t>> runs;
+        for (size_t i = 0; i < count; ++i) {
+            if (runs.empty() || runs.back().first != events[i].handle)
+                runs.emplace_back(events[i].handle, 1);
+            else
+                ++runs.back().second;
+        }
+        std::sort(runs.begin(), runs.end());
+        for (size_t i = 0; i < runs.size();) {
+            uint32_t dest = runs[i].first;
+            size_t n = 0;
+            for (; i < runs.size() && runs[i].first == dest; ++i) n += runs[i].second;
+            registry_.visit(dest, [&](const service_ptr& s) {
+                s->mq().make_room(n);
+                return true;
+            });
+        }
+    } catch (const std::bad_alloc&) {
     }
 }
 

@@ -111,6 +111,8 @@ private:
     void end_turn(service& s, int worker);
     // The timer thread's expired timers: a PTYPE_RESPONSE with the timer's session to each service.
     void deliver_timeouts(const timer_event* events, size_t count);
+    // Ahead of a tick on which many timers fall due: each service's mailbox grows now, if it must, to take them.
+    void make_room_for_timeouts(const timer_event* events, size_t count);
     void teardown(const service_ptr& s);
     void drop_queued(service& s, std::vector<message>& rest);
     void notify_watchers(service& s);

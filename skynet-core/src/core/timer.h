@@ -28,7 +28,10 @@ public:
     // be queued together.
     using fire_fn = std::function<void(const timer_event* events, size_t count)>;
 
-    explicit timer_service(fire_fn fire);
+    // Called, with the lock not held, with the events of a heavy tick shortly before it starts (see loop).
+    using prepare_fn = std::function<void(const timer_event* events, size_t count)>;
+
+    explicit timer_service(fire_fn fire, prepare_fn prepare = nullptr);
     ~timer_service();
 
     void start();
@@ -44,8 +47,10 @@ public:
 private:
     uint64_t elapsed_ms() const;
     void loop();
+    void fire_ahead(std::unique_lock<std::mutex>& lock, uint64_t tick, std::vector<timer_event>& staged);
 
     fire_fn fire_;
+    prepare_fn prepare_;
     std::chrono::steady_clock::time_point origin_;
     uint32_t start_seconds_;
     uint32_t start_fraction_cs_;

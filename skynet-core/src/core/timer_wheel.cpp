@@ -83,6 +83,7 @@ void timer_wheel::place(uint32_t i) {
     if (diff < near_size) {
         auto index = due & near_mask;
         push(near_[index], i);
+        ++near_count_[index];
         near_used_[index / 64] |= uint64_t(1) << (index % 64);
         return;
     }
@@ -113,7 +114,28 @@ void timer_wheel::place_all(uint32_t head) {
 
 timer_wheel::chain timer_wheel::take_near(uint64_t index) {
     near_used_[index / 64] &= ~(uint64_t(1) << (index % 64));
+    near_count_[index] = 0;
     return take(near_[index]);
+}
+
+size_t timer_wheel::due_at(uint64_t tick) const {
+    // The near slot of a tick in another block holds that block's events, or none.
+    if (tick <= current_ || ((tick ^ current_) >> near_bits) != 0) return 0;
+    return near_count_[tick & near_mask];
+}
+
+void timer_wheel::take_due_at(uint64_t tick, std::vector<timer_event>& out) {
+    size_t n = due_at(tick);
+    if (n == 0) return;
+    out.reserve(out.size() + n);   // the one step that may throw, before the wheel changes
+    chain c = take_near(tick & near_mask);
+    for (uint32_t i = c.head; i != npos;) {
+        out.push_back(nodes_[i].ev);
+        uint32_t next = nodes_[i].next;
+        release_node(i);
+        --size_;
+        i = next;
+    }
 }
 
 void timer_wheel::cascade() {

@@ -39,6 +39,15 @@ public:
     template <class F>
     size_t advance(uint64_t now_ms, F&& on_expire, size_t limit = SIZE_MAX);
 
+    // How many events fall due at `tick`, counted when they are in the near wheel: tick is after now() and in
+    // the same 256 ms block (0 otherwise, though some may be due then).  Constant time.
+    size_t due_at(uint64_t tick) const;
+    // Takes the events due_at(tick) counts out of the wheel, in the order advance() would deliver them, and
+    // appends them to out; the caller delivers them, no earlier than `tick`.  Events added later for that tick
+    // go back into its slot, and advance() delivers them after these.  Leaves the wheel as it was if out
+    // cannot grow.
+    void take_due_at(uint64_t tick, std::vector<timer_event>& out);
+
     size_t size() const { return size_; }
     uint64_t now() const { return current_; }
 
@@ -109,6 +118,7 @@ private:
     size_t released_run_ = 0;
     chain due_now_;  // delay <= 0: delivered at the start of the next advance
     std::array<chain, near_size> near_{};
+    std::array<uint32_t, near_size> near_count_{};   // events in each near slot
     std::array<std::array<chain, level_size>, level_count> levels_{};
     chain overflow_;  // due beyond the current 2^32 ms block
     uint64_t overflow_min_ = UINT64_MAX;  // earliest due time in overflow_
