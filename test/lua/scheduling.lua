@@ -159,6 +159,47 @@ test.case("skynet.kill cancels a pending timeout silently", function()
     test.eq(#unknown, before, "no unknown session on expiry")
 end)
 
+test.case("a tick with thousands of timers (gathered ahead): all fire in arming order, none early", function()
+    -- 3,000 timeouts and sleeps due on one tick make the timer thread gather that tick ahead of time.  Arming
+    -- straddling a tick boundary splits them over two ticks: still each in order and on time.
+    local n = 3000
+    local fired, early = {}, 0
+    local me = coroutine.running()
+    local cancelled = {}
+    for i = 1, n do
+        local armed = skynet.now()
+        local function note()
+            if skynet.now() < armed + 5 then early = early + 1 end
+            fired[#fired + 1] = i
+            if #fired == n - #cancelled then skynet.wakeup(me) end
+        end
+        if i % 2 == 0 then
+            local co = skynet.timeout(5, note)
+            if i % 500 == 0 then cancelled[#cancelled + 1] = co end
+        else
+            skynet.fork(function() skynet.sleep(5); note() end)
+        end
+    end
+    for _, co in ipairs(cancelled) do skynet.killthread(co) end
+    skynet.wait(me)
+    test.eq(#fired, n - #cancelled, "every timer that was not cancelled fired once")
+    test.eq(early, 0, "none before skynet.now() reached its tick")
+    -- the timeouts in arming order, the sleeps in theirs (a sleep arms when its fork runs, after the loop)
+    local last_even, last_odd, disorder = 0, 0, 0
+    for _, i in ipairs(fired) do
+        if i % 2 == 0 then
+            if i < last_even or i % 500 == 0 then disorder = disorder + 1 end
+            last_even = i
+        else
+            if i < last_odd then disorder = disorder + 1 end
+            last_odd = i
+        end
+    end
+    test.eq(disorder, 0, "in order, and the cancelled ones never ran")
+    skynet.sleep(10)
+    test.eq(#unknown, 0, "no stray expiry")
+end)
+
 test.case("killthread of a fork that has not run yet", function()
     local ran = false
     local co = skynet.fork(function() ran = true end)
