@@ -1,7 +1,8 @@
 // The timer thread: a timer_wheel driven by steady_clock at 1 ms resolution.  The Lua API counts in
 // centiseconds, and like skynet a timer of `ti` centiseconds is due when skynet.now() has moved on by `ti`:
 // at the start of that 10 ms tick, not `ti`*10 ms after it was armed.  The wheel's 1 ms resolution means
-// the tick start is met to the millisecond (skynet's timer thread polls every 2.5 ms).
+// the tick start is met to the millisecond (skynet's timer thread polls every 2.5 ms).  A tick on which
+// thousands of timers fall due is gathered a millisecond ahead, so that they still leave at its start (loop).
 #pragma once
 #include <chrono>
 #include <condition_variable>
