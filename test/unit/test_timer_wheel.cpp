@@ -523,7 +523,11 @@ struct timer_calls {
 // The first `early` are armed 4 ms before the others, time for the timer thread to plan its sleep with only
 // them in the wheel.  True when the arming took place within one tick, so that all of them fell due together.
 bool arm_and_wait(skynet::timer_service& timers, timer_calls& calls, int n, int ti, int early = 0) {
+    // Start just after a tick begins, so that the arming (a few ms) fits in the tick.
     uint64_t before = timers.now_cs();
+    for (int i = 0; i < 200 && timers.now_cs() == before; ++i)
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    before = timers.now_cs();
     for (int i = 0; i < n; ++i) {
         if (i == early && early > 0) std::this_thread::sleep_for(std::chrono::milliseconds(4));
         timers.add(ti * 10, timer_event{uint32_t(1 + i % 3), i});
