@@ -61,15 +61,17 @@ void mailbox::reserve(std::unique_lock<light_mutex>& lock, size_t n) {
     }
 }
 
+bool mailbox::room_for(std::unique_lock<light_mutex>& lock, size_t n) {
+    if (dead_) return false;
+    if (ring_.size() - count_ < n) reserve(lock, n);
+    return !dead_;   // closed while reserve had the lock down?
+}
+
 mailbox::push_result mailbox::push(const message& msg) {
     // contended by senders and the owner's worker for a few moves only (core/spin_lock.h)
     spin_then_lock(mu_);
     std::unique_lock lock(mu_, std::adopt_lock);
-    if (dead_) return push_result::dead;
-    if (count_ == ring_.size()) {
-        reserve(lock, 1);
-        if (dead_) return push_result::dead;   // closed while the lock was down
-    }
+    if (!room_for(lock, 1)) return push_result::dead;
     ring_[(head_ + count_) & (ring_.size() - 1)] = msg;
     ++count_;
     if (!scheduled_) {
@@ -137,11 +139,7 @@ mailbox::push_result mailbox::push_many(const message* msgs, size_t n) {
     // contended by senders and the owner's worker for a few moves only (core/spin_lock.h)
     spin_then_lock(mu_);
     std::unique_lock lock(mu_, std::adopt_lock);
-    if (dead_) return push_result::dead;
-    if (ring_.size() - count_ < n) {
-        reserve(lock, n);
-        if (dead_) return push_result::dead;   // closed while the lock was down
-    }
+    if (!room_for(lock, n)) return push_result::dead;
     const size_t mask = ring_.size() - 1;
     for (size_t i = 0; i < n; ++i) ring_[(head_ + count_ + i) & mask] = msgs[i];
     count_ += n;
@@ -155,7 +153,7 @@ mailbox::push_result mailbox::push_many(const message* msgs, size_t n) {
 void mailbox::make_room(size_t n) {
     spin_then_lock(mu_);
     std::unique_lock lock(mu_, std::adopt_lock);
-    if (!dead_ && ring_.size() - count_ < n) reserve(lock, n);
+    room_for(lock, n);
 }
 
 size_t mailbox::capacity() const {

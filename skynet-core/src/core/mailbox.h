@@ -72,6 +72,9 @@ public:
 private:
     size_t take(message* out, size_t max, bool in_hand, size_t* left);
     void reserve(std::unique_lock<light_mutex>& lock, size_t n);
+    // With the lock held: room for n more messages, or false when the mailbox is dead (or was closed while
+    // reserve had the lock down), so that a push must not go on.
+    bool room_for(std::unique_lock<light_mutex>& lock, size_t n);
     void empty_locked();
 
     mutable light_mutex mu_;
